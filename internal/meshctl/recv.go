@@ -1,0 +1,159 @@
+package meshctl
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"mediamesh/internal/pattern"
+	"mediamesh/sdk"
+)
+
+func runRecv(ctx context.Context, env Env, args []string) error {
+	var s streamFlags
+	var to string
+	var verify bool
+	var hold time.Duration
+	fs := newFlags(env, "recv")
+	s.register(fs, env)
+	fs.IntVar(&s.frames, "frames", 0, "stop after N buffers (0: until the stream goes quiet for --timeout)")
+	fs.StringVar(&to, "to", "", "write raw payloads to FILE, or - for stdout")
+	fs.BoolVar(&verify, "verify", false, "check every buffer against the test pattern and its order")
+	fs.DurationVar(&hold, "hold", 0, "keep each buffer this long before putting it back (simulates a slow receiver)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := s.validate(); err != nil {
+		return err
+	}
+	report := env.Stdout
+	var out *bufio.Writer
+	switch to {
+	case "":
+	case "-":
+		out = bufio.NewWriterSize(env.Stdout, 1<<20)
+		report = env.Stderr // stdout carries the frames
+	default:
+		f, err := os.Create(to)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = bufio.NewWriterSize(f, 1<<20)
+	}
+
+	client, err := sdk.NewClientJSON(s.clientJSON())
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	conn, err := client.CreateRxConnectionJSON(ctx, s.connJSON())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	size := payloadSize(conn, s)
+	pat := pattern.New(size)
+	lat := make([]int64, 0, max(s.frames, 1024))
+	var (
+		count, bytes, lost, bad uint64
+		next                    uint64
+		first, last             time.Time
+		werr                    error
+	)
+	for s.frames == 0 || count < uint64(s.frames) {
+		if ctx.Err() != nil {
+			break
+		}
+		b, err := conn.GetBufferTimeout(s.timeout)
+		if errors.Is(err, sdk.ErrTransient) {
+			continue
+		}
+		if errors.Is(err, sdk.ErrTimeout) {
+			break // the stream went quiet
+		}
+		if err != nil {
+			werr = err
+			break
+		}
+		now := time.Now()
+		if ts := b.Timestamp(); !ts.IsZero() {
+			lat = append(lat, now.Sub(ts).Microseconds())
+		}
+		if first.IsZero() {
+			first = now
+		}
+		last = now
+		p := b.Payload()
+		if verify {
+			k := pattern.Index(p)
+			if len(p) >= pattern.HeaderSize && k > next && (s.frames == 0 || k < uint64(s.frames)) {
+				lost += k - next
+				next = k
+			}
+			if pat.Check(p, next, size) != nil {
+				bad++
+			}
+			next++
+		}
+		if out != nil && werr == nil {
+			_, werr = out.Write(p)
+		}
+		count++
+		bytes += uint64(len(p))
+		if hold > 0 {
+			time.Sleep(hold)
+		}
+		_ = conn.PutBuffer(b)
+		if werr != nil {
+			break
+		}
+	}
+	if out != nil {
+		if err := out.Flush(); err != nil && werr == nil {
+			werr = err
+		}
+	}
+	if verify && s.frames > 0 && count+lost < uint64(s.frames) {
+		lost += uint64(s.frames) - count - lost // never arrived
+	}
+	fps := 0.0
+	if count > 1 {
+		fps = float64(count-1) / last.Sub(first).Seconds()
+	}
+	p50, p99 := percentile(lat, 50), percentile(lat, 99)
+	st := conn.Stats()
+	fmt.Fprintf(report, "recv stats frames=%d fps=%.2f seconds=%.2f proxy_gaps=%d reconnects=%d\n",
+		count, fps, last.Sub(first).Seconds(), st.Lost, st.Reconnects)
+	ok := werr == nil && lost == 0 && bad == 0 && (s.frames == 0 || count == uint64(s.frames)) && count > 0
+	verdict := "ok"
+	if !ok {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(report, "recv %s frames=%d bytes=%d lost=%d bad=%d p50_us=%d p99_us=%d\n",
+		verdict, count, bytes, lost, bad, p50, p99)
+	if ok {
+		return nil
+	}
+	if werr != nil {
+		return werr
+	}
+	return errors.New("stream incomplete or damaged")
+}
+
+func percentile(v []int64, p int) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	i := (len(v)*p + 99) / 100
+	return v[min(max(i-1, 0), len(v)-1)]
+}
+
+var _ io.Writer = (*bufio.Writer)(nil)

@@ -1,0 +1,37 @@
+package proxy
+
+import "time"
+
+// Config is what a Proxy needs to run. Zero values mean the documented
+// defaults; internal/conf fills it from flags, environment and file.
+type Config struct {
+	// RunDir holds the SDK unix socket (RunDir/sdk.sock) and one memif
+	// socket per connection. Created 0770 if missing.
+	RunDir string
+	// SDKAddr is the TCP address of MCM's SDK API (gRPC), e.g.
+	// "127.0.0.1:8002". Empty disables the TCP listener.
+	SDKAddr string
+	// Token, when set, must be presented by TCP clients as gRPC metadata
+	// "authorization: Bearer <token>". A non-loopback SDKAddr needs a Token
+	// unless Insecure is set.
+	Token string
+	// Insecure allows unauthenticated TCP on any address (lab use).
+	Insecure bool
+	// SocketGroup, when set, is the group (name or gid) given to the unix
+	// sockets the proxy creates (mode 0660).
+	SocketGroup string
+	// AllowUIDs and AllowGIDs restrict which peers may use the unix SDK
+	// socket (checked with SO_PEERCRED). Both empty: file permissions decide.
+	AllowUIDs []uint32
+	AllowGIDs []uint32
+	// LivenessInterval bounds how fast a dead app is detected (default 200ms;
+	// the contract is detection within 1 s).
+	LivenessInterval time.Duration
+	// ST2110 and agent settings are accepted for MCM compatibility and used by
+	// later components.
+	ST2110Dev string
+	ST2110IP  string
+	AgentAddr string
+	RDMAIP    string
+	RDMAPorts string
+}

@@ -1,0 +1,302 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	sdkpb "mediamesh/api/mcm/sdk"
+	"mediamesh/internal/group"
+	"mediamesh/internal/mcm"
+	"mediamesh/internal/memif"
+)
+
+// conn is one app endpoint: a memif master interface on its own socket and
+// its membership in a group.
+type conn struct {
+	p        *Proxy
+	id       string
+	sender   bool // the app transmits (CONN_KIND_TRANSMITTER)
+	urn      string
+	payload  string
+	layout   mcm.Layout
+	capacity uint32
+	log2     uint8
+	created  time.Time
+	creator  Cred
+	local    bool // creator known by credentials
+	param    []byte
+	counters group.Counters
+
+	listener *memif.Listener
+	iface    *memif.Interface
+
+	deleted chan struct{} // closed by delete
+	exited  chan struct{} // closed when the supervisor has reclaimed everything
+	delOnce sync.Once
+
+	mu struct {
+		sync.Mutex
+		state     string
+		link      *memif.Conn
+		activated bool
+		joined    bool
+	}
+}
+
+// Connection states reported by ListConnections.
+const (
+	stateCreated = "created"
+	stateLinked  = "linked"
+	stateActive  = "active"
+	stateClosed  = "closed"
+)
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func newSecret() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:]) // 16 characters: memif allows 23
+}
+
+// createConn validates and registers a connection and starts its memif
+// master. The returned conn waits for its app in a supervisor goroutine.
+func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, reliable bool) (*conn, error) {
+	layout, err := mcm.ValidateConnectionConfig(cfg)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	mg := cfg.GetMultipointGroup()
+	switch {
+	case cfg.GetSt2110() != nil:
+		return nil, status.Error(codes.Unimplemented, "st2110 connections are not supported yet")
+	case cfg.GetRdma() != nil:
+		return nil, status.Error(codes.Unimplemented, "rdma connections are not supported; use a multipoint group")
+	case mg == nil || mg.GetUrn() == "":
+		return nil, status.Error(codes.InvalidArgument, "connection.multipointGroup.urn is empty")
+	}
+	id := newUUID()
+	kind := "rx"
+	sender := cfg.GetKind() == sdkpb.ConnectionKind_CONN_KIND_TRANSMITTER
+	if sender {
+		kind = "tx"
+	}
+	c := &conn{
+		p:        p,
+		id:       id,
+		sender:   sender,
+		urn:      mg.GetUrn(),
+		payload:  payloadName(cfg),
+		layout:   layout,
+		capacity: cfg.GetBufQueueCapacity(),
+		log2:     mcm.Log2RingSize(cfg.GetBufQueueCapacity()),
+		created:  time.Now(),
+		deleted:  make(chan struct{}),
+		exited:   make(chan struct{}),
+	}
+	c.creator, c.local = callerCred(ctx)
+	c.mu.state = stateCreated
+
+	if err := p.join(c, reliable); err != nil {
+		return nil, err
+	}
+	// MCM's names: media_proxy_<tx|rx>_<uuid>.sock and memif_<tx|rx>_<uuid>.
+	sock := filepath.Join(p.cfg.RunDir, "media_proxy_"+kind+"_"+id+".sock")
+	name := ("memif_" + kind + "_" + id)[:31]
+	secret := newSecret()
+	l, err := memif.Listen(memif.ListenConfig{Path: sock, Perm: 0o660, Log: p.log, CheckPeer: c.checkPeer})
+	if err != nil {
+		p.leave(c)
+		return nil, status.Errorf(codes.Internal, "memif socket: %v", err)
+	}
+	if err := p.chown(sock); err != nil {
+		_ = l.Close()
+		p.leave(c)
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	iface, err := l.Register(memif.Config{
+		SocketPath:   sock,
+		ID:           0,
+		Name:         name,
+		Secret:       secret,
+		Log2RingSize: c.log2,
+		BufferSize:   layout.Total,
+		NumS2M:       1,
+		NumM2S:       1,
+	})
+	if err != nil {
+		_ = l.Close()
+		p.leave(c)
+		return nil, status.Errorf(codes.Internal, "memif interface: %v", err)
+	}
+	c.listener, c.iface = l, iface
+	param := mcm.MemifConnParam{
+		SocketPath:    sock,
+		AppName:       name,
+		InterfaceName: name,
+		Secret:        secret,
+		BufferSize:    layout.Total,
+		Log2RingSize:  c.log2,
+	}
+	c.param, err = param.Marshal()
+	if err != nil {
+		_ = l.Close()
+		p.leave(c)
+		return nil, status.Errorf(codes.InvalidArgument, "memif parameters: %v", err)
+	}
+
+	p.mu.Lock()
+	if p.mu.closed {
+		p.mu.Unlock()
+		_ = l.Close()
+		p.leave(c)
+		return nil, status.Error(codes.Unavailable, "proxy is shutting down")
+	}
+	p.mu.conns[id] = c
+	p.mu.Unlock()
+	if !p.run.Go("conn-"+id, c.supervise) {
+		c.reclaim()
+		return nil, status.Error(codes.Unavailable, "proxy is shutting down")
+	}
+	p.log.Debug("connection created", "conn_id", id, "kind", kind, "group", c.urn,
+		"payload", c.payload, "bytes", layout.Total, "slots", 1<<c.log2, "uid", c.creator.UID, "local", c.local)
+	return c, nil
+}
+
+func payloadName(cfg *sdkpb.ConnectionConfig) string {
+	switch {
+	case cfg.GetVideo() != nil:
+		v := cfg.GetVideo()
+		return fmt.Sprintf("video %dx%d@%g", v.GetWidth(), v.GetHeight(), v.GetFps())
+	case cfg.GetAudio() != nil:
+		return "audio"
+	default:
+		return "blob"
+	}
+}
+
+// checkPeer admits to the memif socket only the app that created the
+// connection (same uid, or root) when the creator is known.
+func (c *conn) checkPeer(m memif.Cred) error {
+	if !c.local || m.UID == 0 || m.UID == c.creator.UID {
+		return nil
+	}
+	return fmt.Errorf("uid %d is not the connection's owner", m.UID)
+}
+
+// supervise waits for the app to attach, joins it to its group once it is
+// activated, and reclaims everything when the link drops, the connection is
+// deleted or the proxy stops.
+func (c *conn) supervise(ctx context.Context) error {
+	defer c.reclaim()
+	actx, cancel := context.WithTimeout(ctx, attachTimeout)
+	link, err := c.iface.Accept(actx)
+	cancel()
+	if err != nil {
+		select {
+		case <-c.deleted:
+		default:
+			c.p.log.Warn("app never attached; connection reclaimed", "conn_id", c.id, "err", err)
+		}
+		return nil
+	}
+	c.mu.Lock()
+	c.mu.link = link
+	c.mu.state = stateLinked
+	c.mu.Unlock()
+	c.p.log.Debug("memif linked", "conn_id", c.id, "peer", link.PeerName(), "pid", link.Cred().PID)
+	c.maybeJoin()
+	select {
+	case <-link.Done():
+		c.p.log.Info("app link down; connection reclaimed", "conn_id", c.id, "err", link.Err())
+	case <-c.deleted:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// activate marks the connection active (MCM ActivateConnection).
+func (c *conn) activate() {
+	c.mu.Lock()
+	c.mu.activated = true
+	c.mu.Unlock()
+	c.maybeJoin()
+}
+
+// maybeJoin attaches the connection's queue to its group once it is both
+// linked and activated.
+func (c *conn) maybeJoin() {
+	c.mu.Lock()
+	if c.mu.link == nil || !c.mu.activated || c.mu.joined {
+		c.mu.Unlock()
+		return
+	}
+	c.mu.joined = true
+	c.mu.state = stateActive
+	link := c.mu.link
+	c.mu.Unlock()
+	g := c.p.groupOf(c.urn)
+	if g == nil {
+		return
+	}
+	var err error
+	if c.sender {
+		err = g.SetSender(c.id, link.Rx(0), &c.counters)
+	} else {
+		err = g.AddReceiver(c.id, link.Tx(0), &c.counters)
+	}
+	if err != nil && !errors.Is(err, group.ErrClosed) {
+		c.p.log.Warn("join group", "conn_id", c.id, "group", c.urn, "err", err)
+	}
+}
+
+// delete asks the supervisor to reclaim the connection and waits for it.
+func (c *conn) delete() {
+	c.delOnce.Do(func() { close(c.deleted) })
+	<-c.exited
+}
+
+// reclaim leaves the group, closes the memif link and socket and forgets
+// the connection. Runs once, on the supervisor's exit.
+func (c *conn) reclaim() {
+	c.mu.Lock()
+	joined := c.mu.joined
+	link := c.mu.link
+	c.mu.state = stateClosed
+	c.mu.Unlock()
+	if joined {
+		if g := c.p.groupOf(c.urn); g != nil {
+			if c.sender {
+				_ = g.RemoveSender(c.id)
+			} else {
+				_ = g.RemoveReceiver(c.id)
+			}
+		}
+	}
+	// The group no longer touches the rings: now they may be unmapped.
+	if link != nil {
+		_ = link.Close()
+	}
+	_ = c.listener.Close()
+	c.p.mu.Lock()
+	delete(c.p.mu.conns, c.id)
+	c.p.mu.Unlock()
+	c.p.leave(c)
+	close(c.exited)
+}
