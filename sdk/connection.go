@@ -167,6 +167,7 @@ func (k *Connection) install(r linkResult) {
 	if k.tx {
 		k.txq, k.rxq = r.link.Tx(0), nil
 		k.bufs = make([]Buffer, k.txq.Size())
+		k.txq.Prefault() // first frames must not pay a page fault per 4 KiB
 	} else {
 		k.txq, k.rxq = nil, r.link.Rx(0)
 		k.bufs = make([]Buffer, k.rxq.Size())

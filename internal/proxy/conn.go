@@ -259,6 +259,9 @@ func (c *conn) maybeJoin() {
 	if c.sender {
 		err = g.SetSender(c.id, link.Rx(0), &c.counters)
 	} else {
+		// Fault the receiver's buffers in before the first frame, here and
+		// not in the group's forwarder, which serves every member.
+		link.Tx(0).Prefault()
 		err = g.AddReceiver(c.id, link.Tx(0), &c.counters)
 	}
 	if err != nil && !errors.Is(err, group.ErrClosed) {
