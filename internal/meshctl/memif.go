@@ -158,6 +158,15 @@ func memifRecv(ctx context.Context, env Env, c *memif.Conn, o memifOpts) error {
 		}
 		return err
 	}
+	defer func() {
+		// Keep the link until the sender has seen its last slot come back
+		// and disconnects, so it can tell a drained ring from a lost peer.
+		select {
+		case <-c.Done():
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}()
 	for count+lost < o.count {
 		if q.Available() == 0 {
 			if err := q.Wait(ctx); err != nil {
