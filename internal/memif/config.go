@@ -2,7 +2,6 @@ package memif
 
 import (
 	"fmt"
-	"runtime"
 	"time"
 )
 
@@ -15,22 +14,39 @@ const (
 	RoleMaster
 )
 
+// String returns "slave" or "master".
 func (r Role) String() string {
-	if r == RoleMaster {
+	switch r {
+	case RoleSlave:
+		return "slave"
+	case RoleMaster:
 		return "master"
 	}
-	return "slave"
+	return fmt.Sprintf("role(%d)", uint8(r))
 }
 
 // Mode is the interface mode of INIT; both sides must agree.
 type Mode uint8
 
-// Interface modes.
+// Interface modes (memif.md §2).
 const (
 	ModeEthernet   Mode = 0
 	ModeIP         Mode = 1
 	ModePuntInject Mode = 2
 )
+
+// String returns the mode's name.
+func (m Mode) String() string {
+	switch m {
+	case ModeEthernet:
+		return "ethernet"
+	case ModeIP:
+		return "ip"
+	case ModePuntInject:
+		return "punt/inject"
+	}
+	return fmt.Sprintf("mode(%d)", uint8(m))
+}
 
 // libmemif defaults (memif.md §2): a 0 in Config means these.
 const (
@@ -42,7 +58,7 @@ const (
 // Config describes one interface, in either role. Zero values mean the
 // libmemif defaults.
 type Config struct {
-	SocketPath       string // filesystem path, or "@name" for the abstract namespace
+	SocketPath       string // filesystem path, or "@name" for the abstract namespace (slave)
 	ID               uint32 // interface id (INIT)
 	Name             string // interface and application name, ≤ 31 bytes
 	Secret           string // ≤ 23 bytes; "" = none
@@ -71,36 +87,49 @@ func (c Config) withDefaults() (Config, error) {
 		c.NumM2S = 1
 	}
 	if c.CacheLine == 0 {
-		c.CacheLine = 64
-		if runtime.GOARCH == "arm64" {
-			c.CacheLine = 128
-		}
+		c.CacheLine = defaultCacheLine
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	switch {
-	case c.Log2RingSize > MaxLog2Ring:
-		return c, fmt.Errorf("%w: log2 ring size %d, at most %d", ErrConfig, c.Log2RingSize, MaxLog2Ring)
+	case c.Log2RingSize > MaxLog2RingSize:
+		return c, fmt.Errorf("%w: log2 ring size %d, at most %d", ErrConfig, c.Log2RingSize, MaxLog2RingSize)
 	case len(c.Name) >= NameSize:
 		return c, fmt.Errorf("%w: name is %d bytes, at most %d", ErrConfig, len(c.Name), NameSize-1)
+	case hasNUL(c.Name):
+		return c, fmt.Errorf("%w: name contains NUL", ErrConfig)
 	case len(c.Secret) >= SecretSize:
 		return c, fmt.Errorf("%w: secret is %d bytes, at most %d", ErrConfig, len(c.Secret), SecretSize-1)
+	case hasNUL(c.Secret):
+		return c, fmt.Errorf("%w: secret contains NUL", ErrConfig)
 	case c.CacheLine != 64 && c.CacheLine != 128:
 		return c, fmt.Errorf("%w: cache line %d, want 64 or 128", ErrConfig, c.CacheLine)
 	case c.Mode > ModePuntInject:
 		return c, fmt.Errorf("%w: mode %d", ErrConfig, c.Mode)
 	}
-	// libmemif multiplies in 32 bits; descriptors address u32 offsets.
+	// libmemif multiplies in 32 bits and descriptors carry u32 offsets
+	// (memif.md §6.4, §9).
 	n := uint64(1) << c.Log2RingSize
-	if total := uint64(c.BufferSize) * n * uint64(int(c.NumS2M)+int(c.NumM2S)); total >= 1<<32 {
+	rings := uint64(c.NumS2M) + uint64(c.NumM2S)
+	if total := uint64(c.BufferSize) * n * rings; total >= 1<<32 {
 		return c, fmt.Errorf("%w: %d-byte buffers × %d slots × %d rings = %d bytes, must stay below 4 GiB",
-			ErrConfig, c.BufferSize, n, int(c.NumS2M)+int(c.NumM2S), total)
+			ErrConfig, c.BufferSize, n, rings, total)
 	}
 	return c, nil
 }
 
-// ringBytes is one ring's size: header (2 cache lines) + descriptors.
+func hasNUL(s string) bool {
+	for i := range len(s) {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ringBytes is one ring's size (memif.md §6.4): header of two cache lines
+// plus N descriptors.
 func ringBytes(cacheLine int, log2 uint8) int {
 	return 2*cacheLine + DescSize<<log2
 }

@@ -1,42 +1,57 @@
 package memif
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"net"
+)
 
 // Sentinel errors. Callers branch on them with errors.Is.
 var (
-	// ErrDisconnected: the link ended (peer DISCONNECT, EOF, protocol error).
+	// ErrDisconnected: the link ended because of the peer (DISCONNECT, EOF)
+	// or a protocol violation. The concrete error is a *DisconnectError.
 	ErrDisconnected = errors.New("memif: disconnected")
-	// ErrClosed: this side closed the connection, listener or interface.
-	ErrClosed = errors.New("memif: closed")
-	// ErrTimeout: a wait ran out of time.
+	// ErrClosed: this side closed the Conn, Listener or Interface. It
+	// wraps net.ErrClosed so loops that stop quietly on net.ErrClosed do.
+	ErrClosed = fmt.Errorf("memif: closed: %w", net.ErrClosed)
+	// ErrTimeout: a wait or the handshake ran out of time.
 	ErrTimeout = errors.New("memif: timeout")
-	// ErrRingFull: no free slot for what was to be sent.
+	// ErrRingFull: no free slot for what was to be sent; nothing was published.
 	ErrRingFull = errors.New("memif: ring full")
-	// ErrMessage: a control message is malformed.
+	// ErrRingEmpty: Next or NextDesc found no received descriptor.
+	ErrRingEmpty = errors.New("memif: ring empty")
+	// ErrLength: a data length exceeds the slot's buffer.
+	ErrLength = errors.New("memif: length exceeds buffer")
+	// ErrSlot: a slot index outside [0, Room()) or a publish count beyond it.
+	ErrSlot = errors.New("memif: slot out of range")
+	// ErrMessage: a control message is malformed (size, type, field).
 	ErrMessage = errors.New("memif: malformed message")
 	// ErrProtocol: a peer broke the protocol (bad index, descriptor, order).
 	ErrProtocol = errors.New("memif: protocol violation")
-	// ErrConfig: an invalid Config.
+	// ErrConfig: an invalid Config or ListenConfig.
 	ErrConfig = errors.New("memif: invalid config")
 )
 
 // DisconnectError is why a link ended: the reason text the peer sent in its
-// DISCONNECT, or the local protocol error that ended it.
+// DISCONNECT (Remote), or the local protocol error that ended it. It
+// matches ErrDisconnected and, when set, Err.
 type DisconnectError struct {
-	Reason string
-	Remote bool // the peer said so
-	Err    error
+	Reason string // the DISCONNECT text, "" if none was sent
+	Remote bool   // the peer ended the link
+	Err    error  // the cause: ErrProtocol, io.EOF, a socket error, or nil
 }
 
 func (e *DisconnectError) Error() string {
-	who := "local"
+	s := "memif: disconnected"
 	if e.Remote {
-		who = "peer"
+		s += " by peer"
 	}
-	if e.Reason == "" {
-		return "memif: disconnected by " + who
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	} else if e.Err != nil {
+		s += ": " + e.Err.Error()
 	}
-	return "memif: disconnected by " + who + ": " + e.Reason
+	return s
 }
 
 // Unwrap lets errors.Is match ErrDisconnected and the cause.

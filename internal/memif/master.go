@@ -15,20 +15,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Lock order: Listener.mu and Interface.mu are never held together; no
+// lock is held across socket I/O or a Conn.Close.
+
 // ListenConfig configures a master control socket.
 type ListenConfig struct {
-	Path      string
-	Perm      os.FileMode     // 0 → 0660
-	Log       *slog.Logger    // nil → discard
-	CheckPeer func(Cred) error // optional: refuse a peer before HELLO
+	Path      string           // filesystem path, or "@name" for the abstract namespace
+	Perm      os.FileMode      // socket file mode; 0 → 0660 (not applied to abstract names)
+	Log       *slog.Logger     // nil → discard
+	CheckPeer func(Cred) error // optional: refuse a peer (SO_PEERCRED) before HELLO
+
+	// HandshakeTimeout bounds the time from accept to INIT; 0 → 5 s. From
+	// INIT on, the interface's Config.HandshakeTimeout bounds the whole
+	// handshake.
+	HandshakeTimeout time.Duration
+	// Name is the application name sent in HELLO; "" → "mediamesh".
+	Name string
 }
+
+// maxSunPath is sun_path's 108 bytes less the NUL (memif.md §3).
+const maxSunPath = 107
 
 // Listener is a master control socket hosting interfaces by id.
 //
-// Goroutines: one accept loop, and one handshake per connecting slave; Close
-// waits for all of them.
-//
-// Lock order: Listener.mu -> Interface.mu.
+// Goroutines: one accept loop and one handshake per connecting slave, all
+// waited for by Close. A linked Conn's control reader belongs to the Conn.
 type Listener struct {
 	cfg ListenConfig
 	log *slog.Logger
@@ -43,8 +54,8 @@ type Listener struct {
 	wg sync.WaitGroup
 }
 
-// Listen binds the socket (unlinking a stale one), sets its mode and starts
-// accepting.
+// Listen binds the socket (a stale socket file is unlinked first; a live
+// one is an error), sets its mode and starts accepting.
 func Listen(cfg ListenConfig) (*Listener, error) {
 	if cfg.Perm == 0 {
 		cfg.Perm = 0o660
@@ -52,9 +63,25 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.Name == "" {
+		cfg.Name = "mediamesh"
+	}
+	switch {
+	case cfg.Path == "" || cfg.Path == "@":
+		return nil, fmt.Errorf("%w: empty socket path", ErrConfig)
+	case len(cfg.Path) > maxSunPath:
+		return nil, fmt.Errorf("%w: socket path is %d bytes, at most %d", ErrConfig, len(cfg.Path), maxSunPath)
+	case len(cfg.Name) >= NameSize || hasNUL(cfg.Name):
+		return nil, fmt.Errorf("%w: application name %q", ErrConfig, cfg.Name)
+	}
 	abstract := strings.HasPrefix(cfg.Path, "@")
 	if !abstract {
-		_ = os.Remove(cfg.Path)
+		if err := removeStale(cfg.Path); err != nil {
+			return nil, err
+		}
 	}
 	ul, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: cfg.Path, Net: "unixpacket"})
 	if err != nil {
@@ -70,17 +97,45 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 	l := &Listener{cfg: cfg, log: cfg.Log.With("component", "memif", "local", cfg.Path), ul: ul}
 	l.mu.ifaces = make(map[uint32]*Interface)
 	l.mu.shakes = make(map[*net.UnixConn]struct{})
-	l.wg.Add(1)
-	go l.acceptLoop()
+	l.wg.Go(l.acceptLoop)
+	l.log.Debug("listening")
 	return l, nil
 }
 
-// Register adds a master interface for cfg.ID.
+// removeStale unlinks a socket file nobody listens on (memif.md §3). A
+// file that is not a socket, or a socket that answers, is left alone.
+func removeStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("memif: %w", err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("memif: %s exists and is not a socket", path)
+	}
+	if c, err := net.DialTimeout("unixpacket", path, 100*time.Millisecond); err == nil {
+		_ = c.Close()
+		return fmt.Errorf("memif: %s: %w", path, unix.EADDRINUSE)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("memif: remove stale socket: %w", err)
+	}
+	return nil
+}
+
+// Addr is the listening address.
+func (l *Listener) Addr() net.Addr { return l.ul.Addr() }
+
+// Register adds a master interface for cfg.ID; an id can be registered
+// once at a time. cfg.SocketPath is ignored.
 func (l *Listener) Register(cfg Config) (*Interface, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	cfg.SocketPath = l.cfg.Path
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.mu.closed {
@@ -89,13 +144,14 @@ func (l *Listener) Register(cfg Config) (*Interface, error) {
 	if _, ok := l.mu.ifaces[cfg.ID]; ok {
 		return nil, fmt.Errorf("%w: interface id %d already registered", ErrConfig, cfg.ID)
 	}
-	i := &Interface{l: l, cfg: cfg, links: make(chan *Conn, 1), closed: make(chan struct{})}
+	i := &Interface{l: l, cfg: cfg, notify: make(chan struct{}, 1), done: make(chan struct{})}
 	l.mu.ifaces[cfg.ID] = i
 	return i, nil
 }
 
-// Close stops accepting, closes every interface and its link, waits for
-// every goroutine and removes the socket file.
+// Close stops accepting, aborts handshakes in progress, closes every
+// interface and its Conn, waits for every goroutine and removes the socket
+// file. Idempotent.
 func (l *Listener) Close() error {
 	l.mu.Lock()
 	if l.mu.closed {
@@ -107,48 +163,50 @@ func (l *Listener) Close() error {
 	for _, i := range l.mu.ifaces {
 		ifaces = append(ifaces, i)
 	}
+	shakes := make([]*net.UnixConn, 0, len(l.mu.shakes))
 	for uc := range l.mu.shakes {
-		_ = uc.SetDeadline(time.Unix(1, 0)) // end handshakes in progress now
+		shakes = append(shakes, uc)
 	}
 	l.mu.Unlock()
-	_ = l.ul.Close()
+	err := l.ul.Close() // ends Accept; unlinks the file
+	for _, uc := range shakes {
+		_ = uc.Close() // ends the handshake's read; its goroutine cleans up
+	}
 	l.wg.Wait()
 	for _, i := range ifaces {
 		_ = i.Close()
 	}
-	return nil
+	l.log.Debug("closed")
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
 }
 
 func (l *Listener) acceptLoop() {
-	defer l.wg.Done()
+	backoff := time.Millisecond
 	for {
 		uc, err := l.ul.AcceptUnix()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
+			// EMFILE and friends: back off, the condition may pass.
 			l.log.Warn("accept", "err", err)
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(backoff)
+			backoff = min(2*backoff, 100*time.Millisecond)
 			continue
 		}
+		backoff = time.Millisecond
 		l.mu.Lock()
-		closed := l.mu.closed
-		if !closed {
-			l.wg.Add(1)
-			l.mu.shakes[uc] = struct{}{}
-		}
-		l.mu.Unlock()
-		if closed {
+		if l.mu.closed {
+			l.mu.Unlock()
 			_ = uc.Close()
 			return
 		}
-		go func() {
-			defer l.wg.Done()
-			l.handshake(uc)
-			l.mu.Lock()
-			delete(l.mu.shakes, uc)
-			l.mu.Unlock()
-		}()
+		l.mu.shakes[uc] = struct{}{}
+		l.wg.Go(func() { l.serve(uc) })
+		l.mu.Unlock()
 	}
 }
 
@@ -158,49 +216,108 @@ func (l *Listener) lookup(id uint32) *Interface {
 	return l.mu.ifaces[id]
 }
 
-// Interface is one master interface hosted on a Listener.
+// serve runs one accepted socket to a linked Conn or a refusal.
+func (l *Listener) serve(uc *net.UnixConn) {
+	defer func() {
+		l.mu.Lock()
+		delete(l.mu.shakes, uc)
+		l.mu.Unlock()
+	}()
+	cc := &ctrlConn{uc: uc}
+	cred, err := peerCred(uc)
+	if err == nil && l.cfg.CheckPeer != nil {
+		err = l.cfg.CheckPeer(cred)
+	}
+	if err != nil {
+		l.log.Warn("peer refused", "pid", cred.PID, "uid", cred.UID, "gid", cred.GID, "err", err)
+		cc.sendDisconnect("permission denied")
+		_ = uc.Close()
+		return
+	}
+	h := &masterShake{l: l, cc: cc, cred: cred, start: time.Now()}
+	c, err := h.run()
+	if err != nil {
+		// Free the interface before the peer can see the end, so a slave
+		// that retries at once is not told "already connected".
+		h.release()
+		if h.iface != nil {
+			h.iface.unclaim()
+		}
+		var de *DisconnectError
+		if !(errors.As(err, &de) && de.Remote) && !errors.Is(err, ErrClosed) {
+			cc.sendDisconnect(reasonOf(err))
+		}
+		_ = uc.Close()
+		l.log.Debug("handshake failed", "pid", cred.PID, "uid", cred.UID, "err", err)
+		return
+	}
+	l.log.Debug("linked", "peer", c.peerName, "pid", cred.PID, "uid", cred.UID, "id", c.cfg.ID)
+	c.reader.Add(1)
+	go c.readLoop() // exits when the socket ends; Conn.Close waits for it
+	h.iface.deliver(c)
+}
+
+// Interface is one master interface hosted on a Listener. It links one
+// slave at a time; after that Conn ends, a new slave may link.
 type Interface struct {
-	l     *Listener
-	cfg   Config
-	links chan *Conn // handshaken links waiting for Accept
+	l      *Listener
+	cfg    Config
+	notify chan struct{} // capacity 1: a Conn is pending
+	done   chan struct{} // closed by Close
 
 	mu struct {
 		sync.Mutex
-		live *Conn // the linked Conn, if any (also while waiting in links)
-		busy bool  // a handshake for this interface is in progress
+		live    *Conn // the current link, accepted or pending
+		pending *Conn // linked, not yet returned by Accept
+		busy    bool  // a handshake holds the interface
+		closed  bool
 	}
 	closeOnce sync.Once
-	closed    chan struct{}
 }
 
-// Accept returns the next slave that completed the handshake.
+// Config returns the interface's configuration with defaults filled.
+func (i *Interface) Config() Config { return i.cfg }
+
+// Accept returns the next slave that completed the handshake for this
+// interface.
 func (i *Interface) Accept(ctx context.Context) (*Conn, error) {
-	select {
-	case c := <-i.links:
-		return c, nil
-	case <-i.closed:
-		return nil, ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	for {
+		i.mu.Lock()
+		c, closed := i.mu.pending, i.mu.closed
+		i.mu.pending = nil
+		i.mu.Unlock()
+		switch {
+		case c != nil:
+			return c, nil
+		case closed:
+			return nil, ErrClosed
+		}
+		select {
+		case <-i.notify:
+		case <-i.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 }
 
-// Close unregisters the interface and closes its link.
+// Close unregisters the interface and closes its Conn, accepted or not.
+// Idempotent.
 func (i *Interface) Close() error {
 	i.closeOnce.Do(func() {
-		close(i.closed)
+		i.mu.Lock()
+		i.mu.closed = true
+		live, pending := i.mu.live, i.mu.pending
+		i.mu.live, i.mu.pending = nil, nil
+		i.mu.Unlock()
+		close(i.done)
 		i.l.mu.Lock()
 		if i.l.mu.ifaces[i.cfg.ID] == i {
 			delete(i.l.mu.ifaces, i.cfg.ID)
 		}
 		i.l.mu.Unlock()
-		i.mu.Lock()
-		live := i.mu.live
-		i.mu.Unlock()
-		select {
-		case c := <-i.links:
-			_ = c.Close()
-		default:
+		if pending != nil && pending != live {
+			_ = pending.Close()
 		}
 		if live != nil {
 			_ = live.Close()
@@ -209,238 +326,281 @@ func (i *Interface) Close() error {
 	return nil
 }
 
-// claim reserves the interface for one handshake; false if it is linked.
+// claim reserves the interface for one handshake; false while another
+// handshake holds it or a link is up.
 func (i *Interface) claim() bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if i.mu.busy || (i.mu.live != nil && !i.mu.live.down.Load()) {
+	if i.mu.closed || i.mu.busy || (i.mu.live != nil && !i.mu.live.down.Load()) {
 		return false
 	}
 	i.mu.busy = true
-	i.mu.live = nil
 	return true
 }
 
-func (i *Interface) unclaim(c *Conn) {
+func (i *Interface) unclaim() {
 	i.mu.Lock()
 	i.mu.busy = false
-	i.mu.live = c
 	i.mu.Unlock()
 }
 
-// handshake runs the master side of §5 on one accepted socket.
-func (l *Listener) handshake(uc *net.UnixConn) {
-	cred, err := peerCred(uc)
-	if err == nil && l.cfg.CheckPeer != nil {
-		err = l.cfg.CheckPeer(cred)
-	}
-	if err != nil {
-		l.log.Warn("slave refused", "pid", cred.PID, "uid", cred.UID, "err", err)
-		cc := &ctrlConn{c: uc}
-		_ = cc.send(&Disconnect{Reason: "permission denied"}, -1)
-		_ = uc.Close()
-		return
-	}
-	h := &masterHandshake{l: l, cc: &ctrlConn{c: uc}, cred: cred}
-	c, iface, err := h.run()
-	if err != nil {
-		reason := err.Error()
-		var de *DisconnectError
-		if errors.As(err, &de) && de.Remote {
-			reason = ""
-		}
-		if reason != "" {
-			_ = h.cc.send(&Disconnect{Reason: strings.TrimPrefix(reason, "memif: ")}, -1)
-		}
-		h.release()
-		_ = uc.Close()
-		if iface != nil {
-			iface.unclaim(nil)
-		}
-		l.log.Debug("handshake failed", "pid", cred.PID, "uid", cred.UID, "err", err)
-		return
-	}
-	_ = uc.SetDeadline(time.Time{})
+// deliver hands a linked Conn to Accept. A pending Conn nobody accepted is
+// down (claim refused while it was up) and is replaced.
+func (i *Interface) deliver(c *Conn) {
 	c.onClose = func() {
-		iface.mu.Lock()
-		if iface.mu.live == c {
-			iface.mu.live = nil
+		i.mu.Lock()
+		if i.mu.live == c {
+			i.mu.live = nil
 		}
-		iface.mu.Unlock()
+		if i.mu.pending == c {
+			i.mu.pending = nil
+		}
+		i.mu.Unlock()
 	}
-	iface.unclaim(c)
-	c.reader.Add(1)
-	go c.readLoop()
-	select {
-	case iface.links <- c:
-	case <-iface.closed:
+	i.mu.Lock()
+	i.mu.busy = false
+	if i.mu.closed {
+		i.mu.Unlock()
 		_ = c.Close()
+		return
+	}
+	stale := i.mu.pending
+	i.mu.pending, i.mu.live = c, c
+	i.mu.Unlock()
+	if stale != nil {
+		_ = stale.Close()
+	}
+	select {
+	case i.notify <- struct{}{}:
 	default:
-		// Nobody collected the previous link: it is stale, replace it.
-		select {
-		case old := <-iface.links:
-			_ = old.Close()
-		default:
-		}
-		iface.links <- c
 	}
 }
 
-type masterHandshake struct {
-	l       *Listener
-	cc      *ctrlConn
-	cred    Cred
-	iface   *Interface
+// masterShake is the master side of §5 for one socket.
+type masterShake struct {
+	l     *Listener
+	cc    *ctrlConn
+	cred  Cred
+	start time.Time
+
+	iface   *Interface // set once INIT claimed it
+	cfg     Config     // iface.cfg
+	peer    string
 	regions []region
-	rings   []ringInfo
 	evs     []*eventfd
+	rings   []ringInfo
+	nS2M    int
+	nM2S    int
 }
 
-func (h *masterHandshake) release() {
+// release frees what the handshake mapped and received.
+func (h *masterShake) release() {
 	for _, e := range h.evs {
-		_ = e.f.Close()
+		e.close()
 	}
 	for i := range h.regions {
-		h.regions[i].unmap()
+		h.regions[i].release()
 	}
+	h.evs, h.regions = nil, nil
 }
 
-func (h *masterHandshake) fail(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrProtocol}, args...)...)
+// refuse is a handshake failure to report to the slave.
+func refuse(format string, args ...any) error {
+	return &DisconnectError{Reason: fmt.Sprintf(format, args...), Err: ErrProtocol}
 }
 
-func (h *masterHandshake) run() (*Conn, *Interface, error) {
-	deadline := time.Now().Add(DefaultHandshakeTimeout)
-	hello := &Hello{Name: "mediamesh", MinVersion: Version, MaxVersion: Version,
-		MaxRegion: maxRegionIdx, MaxM2SRing: maxRingIndex, MaxS2MRing: maxRingIndex, MaxLog2RingSize: MaxLog2Ring}
-	if err := h.cc.send(hello, -1); err != nil {
-		return nil, nil, err
+func (h *masterShake) run() (*Conn, error) {
+	deadline := h.start.Add(h.l.cfg.HandshakeTimeout)
+	hello := &Hello{Name: h.l.cfg.Name, MinVersion: Version, MaxVersion: Version,
+		MaxRegion: maxIndex, MaxM2SRing: maxIndex, MaxS2MRing: maxIndex, MaxLog2RingSize: MaxLog2RingSize}
+	if err := h.cc.send(hello, -1, deadline); err != nil {
+		return nil, err
 	}
-	var (
-		cfg    Config
-		peer   string
-		nS2M   int
-		nM2S   int
-		claims bool
-	)
 	for {
-		m, fd, err := h.cc.recv(deadline)
+		b, fd, err := h.cc.recv(deadline)
 		if err != nil {
-			return nil, h.claimed(claims), err
+			return nil, err
 		}
-		if derr := remoteDisconnect(m); derr != nil {
+		m, err := ParseMessage(b)
+		if err != nil {
 			closeFD(fd)
-			return nil, h.claimed(claims), derr
+			return nil, err
+		}
+		if d, ok := m.(*Disconnect); ok {
+			closeFD(fd)
+			return nil, &DisconnectError{Reason: d.Reason, Remote: true}
 		}
 		if h.iface == nil && m.Type() != MsgInit {
 			closeFD(fd)
-			return nil, nil, h.fail("unexpected %s before INIT", m.Type())
+			return nil, refuse("unexpected message %s before INIT", m.Type())
 		}
 		switch m := m.(type) {
 		case *Init:
 			closeFD(fd)
-			if h.iface != nil {
-				return nil, h.claimed(claims), h.fail("second INIT")
+			if err := h.init(m); err != nil {
+				return nil, err
 			}
-			if m.Version != Version {
-				return nil, nil, errors.New("incompatible version")
-			}
-			iface := h.l.lookup(m.ID)
-			if iface == nil {
-				return nil, nil, fmt.Errorf("unmatched interface id %d", m.ID)
-			}
-			if !iface.claim() {
-				return nil, nil, errors.New("already connected")
-			}
-			h.iface, claims, cfg = iface, true, iface.cfg
-			if m.Mode != cfg.Mode {
-				return nil, iface, errors.New("mode mismatch")
-			}
-			if cfg.Secret != "" && subtle.ConstantTimeCompare([]byte(m.Secret), []byte(cfg.Secret)) != 1 {
-				return nil, iface, errors.New("incorrect secret")
-			}
-			peer = m.Name
+			deadline = h.start.Add(h.cfg.HandshakeTimeout)
 		case *AddRegion:
-			if fd < 0 {
-				return nil, h.iface, h.fail("missing memory region fd")
+			if err := h.addRegion(m, fd); err != nil {
+				return nil, err
 			}
-			if int(m.Index) != len(h.regions) || m.Index > maxRegionIdx {
-				closeFD(fd)
-				return nil, h.iface, h.fail("region index %d, expected %d", m.Index, len(h.regions))
-			}
-			r, err := mapPeerRegion(fd, m.Size)
-			if err != nil {
-				closeFD(fd)
-				return nil, h.iface, err
-			}
-			h.regions = append(h.regions, r)
 		case *AddRing:
-			if fd < 0 {
-				return nil, h.iface, h.fail("missing ring eventfd")
+			if err := h.addRing(m, fd); err != nil {
+				return nil, err
 			}
-			ev := wrapEventfd(fd)
-			h.evs = append(h.evs, ev)
-			s2m := m.Flags&RingFlagS2M != 0
-			count, limit := &nM2S, int(cfg.NumM2S)
-			if s2m {
-				count, limit = &nS2M, int(cfg.NumS2M)
-			}
-			switch {
-			case m.PrivateHdrSize != 0:
-				return nil, h.iface, h.fail("private headers not supported")
-			case int(m.Index) != *count || int(m.Index) >= limit:
-				return nil, h.iface, h.fail("unexpected ring index %d (have %d, accept %d)", m.Index, *count, limit)
-			case s2m && nM2S > 0:
-				return nil, h.iface, h.fail("S2M ring after M2S rings")
-			case m.Log2RingSize > MaxLog2Ring || m.Log2RingSize == 0:
-				return nil, h.iface, h.fail("log2 ring size %d", m.Log2RingSize)
-			case int(m.Region) >= len(h.regions):
-				return nil, h.iface, h.fail("ring in unknown region %d", m.Region)
-			case m.Offset%4 != 0:
-				return nil, h.iface, h.fail("ring offset %d not 4-aligned", m.Offset)
-			case uint64(m.Offset)+uint64(ringBytes(cfg.CacheLine, m.Log2RingSize)) > uint64(len(h.regions[m.Region].data)):
-				return nil, h.iface, h.fail("ring at offset %d does not fit region %d", m.Offset, m.Region)
-			}
-			*count++
-			h.rings = append(h.rings, ringInfo{s2m: s2m, index: int(m.Index), region: m.Region,
-				offset: m.Offset, log2: m.Log2RingSize, ev: ev})
 		case *Connect:
 			closeFD(fd)
-			if nS2M == 0 || nM2S == 0 {
-				return nil, h.iface, h.fail("need at least one ring in each direction (got %d S2M, %d M2S)", nS2M, nM2S)
-			}
-			cfg.NumS2M, cfg.NumM2S = uint8(nS2M), uint8(nM2S)
-			cfg.Log2RingSize = h.rings[0].log2
-			c := &Conn{role: RoleMaster, cfg: cfg, peerName: peer, cred: h.cred, ctrl: h.cc.c,
-				regions: h.regions, evs: h.evs, done: make(chan struct{})}
-			if peer == "" {
-				c.peerName = m.Name
-			}
-			if err := c.buildQueues(h.rings); err != nil {
-				return nil, h.iface, err
-			}
-			if err := h.cc.send(&Connected{Name: cfg.Name}, -1); err != nil {
-				return nil, h.iface, err
-			}
-			h.regions, h.evs = nil, nil // owned by c now
-			return c, h.iface, nil
+			return h.connect(m, deadline)
 		default:
 			closeFD(fd)
-			return nil, h.iface, h.fail("unexpected %s", m.Type())
+			return nil, refuse("unexpected message %s", m.Type())
 		}
-		if err := h.cc.send(&Ack{}, -1); err != nil {
-			return nil, h.iface, err
+		if err := h.cc.send(&Ack{}, -1, deadline); err != nil {
+			return nil, err
 		}
 	}
 }
 
-func (h *masterHandshake) claimed(claims bool) *Interface {
-	if claims {
-		return h.iface
+// init checks INIT in the order of §5: version, id, busy, mode, secret.
+func (h *masterShake) init(m *Init) error {
+	if h.iface != nil {
+		return refuse("unexpected message INIT")
+	}
+	if m.Version != Version {
+		return refuse("incompatible version")
+	}
+	iface := h.l.lookup(m.ID)
+	if iface == nil {
+		return refuse("unmatched interface id")
+	}
+	if !iface.claim() {
+		return refuse("already connected")
+	}
+	h.iface, h.cfg, h.peer = iface, iface.cfg, m.Name
+	if m.Mode != h.cfg.Mode {
+		return refuse("mode mismatch")
+	}
+	if h.cfg.Secret != "" && !secretEqual(m.Secret, h.cfg.Secret) {
+		return refuse("incorrect secret")
 	}
 	return nil
 }
 
+// secretEqual compares in constant time over the whole field, so neither
+// content nor length leaks through timing.
+func secretEqual(a, b string) bool {
+	var x, y [SecretSize]byte
+	copy(x[:], a)
+	copy(y[:], b)
+	return subtle.ConstantTimeCompare(x[:], y[:]) == 1 && len(a) == len(b)
+}
+
+// addRegion validates and maps a region; it owns fd.
+func (h *masterShake) addRegion(m *AddRegion, fd int) error {
+	if fd < 0 {
+		return refuse("missing memory region fd")
+	}
+	switch {
+	case m.Index > maxIndex:
+		closeFD(fd)
+		return refuse("too many regions")
+	case int(m.Index) != len(h.regions):
+		closeFD(fd)
+		return refuse("unexpected region index %d, want %d", m.Index, len(h.regions))
+	}
+	if reason := checkPeerRegion(fd, m.Index, m.Size); reason != "" {
+		closeFD(fd)
+		return refuse("%s", reason)
+	}
+	r, err := mapRegion(fd, m.Size)
+	if err != nil {
+		closeFD(fd)
+		return refuse("region %d: %v", m.Index, err)
+	}
+	h.regions = append(h.regions, r)
+	return nil
+}
+
+// addRing validates a ring against the regions so far; it owns fd.
+func (h *masterShake) addRing(m *AddRing, fd int) error {
+	if fd < 0 {
+		return refuse("missing ring interrupt fd")
+	}
+	if !isEventfd(fd) {
+		closeFD(fd)
+		return refuse("ring interrupt fd is not an eventfd")
+	}
+	ev, err := wrapEventfd(fd)
+	if err != nil {
+		return refuse("ring interrupt fd: %v", err)
+	}
+	h.evs = append(h.evs, ev)
+	ri := ringInfo{s2m: m.S2M(), index: int(m.Index), region: m.Region, offset: m.Offset, log2: m.Log2RingSize, ev: ev}
+	count, limit := &h.nM2S, int(h.cfg.NumM2S)
+	if ri.s2m {
+		count, limit = &h.nS2M, int(h.cfg.NumS2M)
+	}
+	switch {
+	case m.PrivateHdrSize != 0:
+		return refuse("private headers not supported")
+	case int(m.Index) != *count:
+		return refuse("unexpected %s ring index %d, want %d", ri.dir(), m.Index, *count)
+	case *count >= limit:
+		return refuse("too many %s rings, at most %d", ri.dir(), limit)
+	case m.Log2RingSize > MaxLog2RingSize:
+		return refuse("%s ring %d: log2 size %d above %d", ri.dir(), m.Index, m.Log2RingSize, MaxLog2RingSize)
+	case int(m.Region) >= len(h.regions):
+		return refuse("%s ring %d: unknown region %d", ri.dir(), m.Index, m.Region)
+	case m.Offset%4 != 0:
+		return refuse("%s ring %d: offset %d not 4-aligned", ri.dir(), m.Index, m.Offset)
+	case uint64(m.Offset)+uint64(ringBytes(h.cfg.CacheLine, m.Log2RingSize)) > uint64(len(h.regions[m.Region].data)):
+		return refuse("%s ring %d: %d bytes at offset %d do not fit region %d (%d bytes)", ri.dir(), m.Index,
+			ringBytes(h.cfg.CacheLine, m.Log2RingSize), m.Offset, m.Region, len(h.regions[m.Region].data))
+	}
+	*count++
+	h.rings = append(h.rings, ri)
+	return nil
+}
+
+// connect maps nothing new (regions are mapped as they arrive): it checks
+// cookies, zeroes the indexes, sets MASK_INT on S2M rings when polling and
+// answers CONNECTED.
+func (h *masterShake) connect(m *Connect, deadline time.Time) (*Conn, error) {
+	if h.nS2M == 0 || h.nM2S == 0 {
+		return nil, refuse("need a ring in each direction, got %d S2M and %d M2S", h.nS2M, h.nM2S)
+	}
+	cfg := h.cfg
+	cfg.NumS2M, cfg.NumM2S = uint8(h.nS2M), uint8(h.nM2S)
+	cfg.Log2RingSize = h.rings[0].log2
+	c := newConn(RoleMaster, cfg, h.cc, h.regions, h.evs)
+	c.cred, c.peerName = h.cred, h.peer
+	if c.peerName == "" {
+		c.peerName = m.Name
+	}
+	if err := c.buildQueues(h.rings); err != nil {
+		return nil, refuse("%s", reasonOf(err))
+	}
+	for _, ri := range h.rings {
+		if ri.s2m {
+			// Informational: a libmemif slave offers B in every S2M slot.
+			r := newRing(h.regions[ri.region].data[ri.offset:], cfg.CacheLine, ri.log2)
+			if l := r.getDesc(0).Length; l > 0 {
+				c.cfg.BufferSize = l
+			}
+			break
+		}
+	}
+	if err := h.cc.send(&Connected{Name: cfg.Name}, -1, deadline); err != nil {
+		return nil, err
+	}
+	_ = h.cc.uc.SetDeadline(time.Time{})
+	h.regions, h.evs = nil, nil // owned by c now
+	return c, nil
+}
+
+// peerCred reads the connecting process's pid/uid/gid (SO_PEERCRED): Go's
+// listener does not set SO_PASSCRED (memif.md §7.5).
 func peerCred(uc *net.UnixConn) (Cred, error) {
 	raw, err := uc.SyscallConn()
 	if err != nil {
@@ -448,15 +608,15 @@ func peerCred(uc *net.UnixConn) (Cred, error) {
 	}
 	var (
 		u    *unix.Ucred
-		serr error
+		uerr error
 	)
 	if err := raw.Control(func(fd uintptr) {
-		u, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		u, uerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 	}); err != nil {
 		return Cred{}, err
 	}
-	if serr != nil {
-		return Cred{}, serr
+	if uerr != nil {
+		return Cred{}, fmt.Errorf("SO_PEERCRED: %w", uerr)
 	}
 	return Cred{PID: u.Pid, UID: u.Uid, GID: u.Gid}, nil
 }

@@ -4,19 +4,28 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"sync/atomic"
-	"unsafe"
+	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// region is one mapped shared-memory region.
+// regionName is what libmemif names every region memfd (memif.md §6.1);
+// it shows in /proc/<pid>/maps as "/memfd:memif region 0".
+const regionName = "memif region 0"
+
+// maxRegionSize bounds what a master maps: descriptors address u32 offsets
+// (memif.md §9), so anything past 4 GiB is unreachable.
+const maxRegionSize = 1 << 32
+
+// region is one mapped shared-memory region and its memfd.
 type region struct {
 	data []byte
 	fd   int
 }
 
-func (r *region) unmap() {
+// release unmaps and closes; safe to call twice.
+func (r *region) release() {
 	if r.data != nil {
 		_ = unix.Munmap(r.data)
 		r.data = nil
@@ -27,46 +36,64 @@ func (r *region) unmap() {
 	}
 }
 
-// newRegion creates a sealed memfd of size bytes and maps it, as a libmemif
-// slave does (memif.md §6.1).
+// newRegion creates a memfd of size bytes sealed against shrinking and maps
+// it read-write shared, as a libmemif slave does (memif.md §6.1).
 func newRegion(size int) (region, error) {
-	fd, err := unix.MemfdCreate("memif region 0", unix.MFD_ALLOW_SEALING|unix.MFD_CLOEXEC)
+	fd, err := unix.MemfdCreate(regionName, unix.MFD_ALLOW_SEALING|unix.MFD_CLOEXEC)
 	if err != nil {
 		return region{fd: -1}, fmt.Errorf("memfd_create: %w", err)
 	}
 	r := region{fd: fd}
 	if err := unix.Ftruncate(fd, int64(size)); err != nil {
-		r.unmap()
+		r.release()
 		return region{fd: -1}, fmt.Errorf("ftruncate %d: %w", size, err)
 	}
+	// The seal is what lets a master map our memory without fearing a
+	// SIGBUS from a later truncation (memif.md §7.5, §11.3 pitfall 4).
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK); err != nil {
-		r.unmap()
+		r.release()
 		return region{fd: -1}, fmt.Errorf("seal: %w", err)
 	}
 	data, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		r.unmap()
-		return region{fd: -1}, fmt.Errorf("mmap %d: %w", size, err)
+		r.release()
+		return region{fd: -1}, fmt.Errorf("mmap %d bytes: %w", size, err)
 	}
 	r.data = data
 	return r, nil
 }
 
-// mapPeerRegion maps a region a slave announced, after checking that it
-// cannot shrink under us (a truncated mapping faults every reader) and is
-// as large as announced (memif.md §5, §11.3 pitfall 4).
-func mapPeerRegion(fd int, size uint64) (region, error) {
+// checkPeerRegion validates a region fd a slave announced (memif.md §5
+// "advice for Go"): the announced size is positive, within the file, and
+// the file cannot shrink under our mapping. It returns a reason for the
+// peer, or "".
+func checkPeerRegion(fd int, index uint16, size uint64) string {
+	if size == 0 {
+		return fmt.Sprintf("region %d: size 0", index)
+	}
+	if size > maxRegionSize {
+		return fmt.Sprintf("region %d: size %d above 4 GiB", index, size)
+	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return region{fd: -1}, fmt.Errorf("fstat region: %w", err)
+		return fmt.Sprintf("region %d: fstat: %v", index, err)
 	}
-	if size == 0 || size > uint64(st.Size) || size > 1<<40 {
-		return region{fd: -1}, fmt.Errorf("%w: region size %d, file holds %d", ErrProtocol, size, st.Size)
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Sprintf("region %d: fd is not a memory file", index)
+	}
+	if size > uint64(st.Size) {
+		return fmt.Sprintf("region %d: size %d exceeds the file's %d bytes", index, size, st.Size)
 	}
 	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
 	if err != nil || seals&unix.F_SEAL_SHRINK == 0 {
-		return region{fd: -1}, fmt.Errorf("%w: region is not sealed against shrinking", ErrProtocol)
+		return fmt.Sprintf("region %d: not sealed against shrinking", index)
 	}
+	return ""
+}
+
+// mapRegion maps a checked peer region read-write shared; it takes
+// ownership of fd only on success.
+func mapRegion(fd int, size uint64) (region, error) {
 	data, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return region{fd: -1}, fmt.Errorf("mmap region: %w", err)
@@ -74,13 +101,19 @@ func mapPeerRegion(fd int, size uint64) (region, error) {
 	return region{data: data, fd: fd}, nil
 }
 
-// eventfd is one ring's interrupt. The *os.File is registered with the Go
-// runtime poller, so waits park the goroutine instead of a thread, and a
-// write after Close fails cleanly instead of hitting a reused fd.
+// eventfd is one ring's interrupt. It lives in an *os.File registered with
+// the runtime poller: a wait parks the goroutine, not a thread (STYLE §8),
+// a Close wakes a blocked reader, and a write after Close fails cleanly
+// instead of hitting a reused fd number.
 type eventfd struct {
-	f   *os.File
+	f  *os.File
+	rc syscall.RawConn // for allocation-free reads
+
 	one [8]byte // the u64 1 a signal writes
-	buf [8]byte // read scratch (the consumer only)
+
+	// Consumer-only scratch, used by tryRead under rc.Read.
+	buf    [8]byte
+	readFn func(uintptr) bool // tryRead bound once: no closure per wait
 }
 
 func newEventfd() (*eventfd, error) {
@@ -88,133 +121,60 @@ func newEventfd() (*eventfd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	return wrapEventfd(fd), nil
+	return wrapEventfd(fd)
 }
 
-// wrapEventfd takes ownership of fd (it is set non-blocking if needed).
-func wrapEventfd(fd int) *eventfd {
-	_ = unix.SetNonblock(fd, true)
+// isEventfd reports whether fd is an eventfd: a peer could hand over any
+// fd in ADD_RING, and waiting on a socket or file would misbehave.
+func isEventfd(fd int) bool {
+	link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	return err == nil && link == "anon_inode:[eventfd]"
+}
+
+// wrapEventfd takes ownership of fd, also on error.
+func wrapEventfd(fd int) (*eventfd, error) {
+	// Non-blocking before os.NewFile, which then registers the fd with the
+	// poller. A slave's eventfd already is (EFD_NONBLOCK); the flag lives
+	// in the shared file description, so setting it again is harmless.
+	if err := unix.SetNonblock(fd, true); err != nil {
+		_ = unix.Close(fd)
+		return nil, fmt.Errorf("eventfd nonblock: %w", err)
+	}
 	e := &eventfd{f: os.NewFile(uintptr(fd), "memif-eventfd")}
+	rc, err := e.f.SyscallConn()
+	if err != nil {
+		_ = e.f.Close()
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	e.rc = rc
 	binary.LittleEndian.PutUint64(e.one[:], 1)
-	return e
+	e.readFn = e.tryRead
+	return e, nil
 }
 
+// signal adds 1 to the counter (memif.md §7.4). No allocation on success.
 func (e *eventfd) signal() error {
 	_, err := e.f.Write(e.one[:])
 	return err
 }
 
-func (e *eventfd) fd() int { return int(e.f.Fd()) }
-
-// ring is an accessor over a ring header and its descriptors in shared
-// memory (memif.md §6.2). Layout, C = cache line:
-//
-//	0      u32 cookie
-//	4      u16 flags   (written by the ring's consumer)
-//	6      u16 head    (written by the slave)
-//	C      u16 tail    (written by the master)
-//	2C+16i desc[i]: u16 flags, u16 region, u32 length, u32 offset, u32 metadata
-//
-// Go has no 16-bit atomics. flags and head share the aligned 32-bit word at
-// offset 4 (flags low half, head high half) and belong to different sides
-// on S2M rings, so each is updated with a 32-bit compare-and-swap that keeps
-// the other half. tail is alone in its cache line: a 32-bit store with a
-// zero upper half only touches padding. Go's atomics are sequentially
-// consistent, which gives the release (publish) and acquire (consume)
-// ordering the protocol needs: descriptors are written before the index is
-// stored, and read after it is loaded.
-type ring struct {
-	mem   []byte // the whole ring
-	word4 *uint32
-	tailw *uint32
-	desc  []byte
-	size  uint16 // N
-	mask  uint16
-	log2  uint8
-}
-
-func newRing(mem []byte, cacheLine int, log2 uint8) *ring {
-	n := 1 << log2
-	return &ring{
-		mem:   mem,
-		word4: (*uint32)(unsafe.Pointer(&mem[4])),
-		tailw: (*uint32)(unsafe.Pointer(&mem[cacheLine])),
-		desc:  mem[2*cacheLine : 2*cacheLine+DescSize*n],
-		size:  uint16(n),
-		mask:  uint16(n - 1),
-		log2:  log2,
-	}
-}
-
-func (r *ring) cookie() uint32 { return binary.LittleEndian.Uint32(r.mem) }
-
-func (r *ring) head() uint16  { return uint16(atomic.LoadUint32(r.word4) >> 16) }
-func (r *ring) flags() uint16 { return uint16(atomic.LoadUint32(r.word4)) }
-func (r *ring) tail() uint16  { return uint16(atomic.LoadUint32(r.tailw)) }
-
-func (r *ring) setHead(h uint16) {
+// tryRead reads (and so clears) the counter; false means "nothing yet,
+// wait for readability".
+func (e *eventfd) tryRead(fd uintptr) bool {
 	for {
-		old := atomic.LoadUint32(r.word4)
-		if atomic.CompareAndSwapUint32(r.word4, old, old&0xffff|uint32(h)<<16) {
-			return
+		_, err := unix.Read(int(fd), e.buf[:])
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
 		}
+		return true
 	}
 }
 
-func (r *ring) setFlags(f uint16) {
-	for {
-		old := atomic.LoadUint32(r.word4)
-		if atomic.CompareAndSwapUint32(r.word4, old, old&0xffff0000|uint32(f)) {
-			return
-		}
-	}
-}
+// wait blocks until the counter is non-zero (and clears it), the read
+// deadline set on f passes, or f is closed.
+func (e *eventfd) wait() error { return e.rc.Read(e.readFn) }
 
-func (r *ring) setTail(t uint16) { atomic.StoreUint32(r.tailw, uint32(t)) }
-
-// init writes a fresh ring header (slave, at creation).
-func (r *ring) init() {
-	binary.LittleEndian.PutUint32(r.mem, Cookie)
-	atomic.StoreUint32(r.word4, 0)
-	r.setTail(0)
-}
-
-// reset zeroes head and tail at link-up (both sides, §7.4). flags belong
-// to the ring's consumer and are left alone.
-func (r *ring) reset() {
-	r.setHead(0)
-	r.setTail(0)
-}
-
-// Desc is a ring descriptor (memif.md §6.3).
-type Desc struct {
-	Flags  uint16
-	Region uint16
-	Length uint32
-	Offset uint32
-}
-
-func (r *ring) getDesc(slot uint16) Desc {
-	d := r.desc[int(slot&r.mask)*DescSize:]
-	return Desc{
-		Flags:  binary.LittleEndian.Uint16(d[0:]),
-		Region: binary.LittleEndian.Uint16(d[2:]),
-		Length: binary.LittleEndian.Uint32(d[4:]),
-		Offset: binary.LittleEndian.Uint32(d[8:]),
-	}
-}
-
-func (r *ring) putDesc(slot uint16, v Desc) {
-	d := r.desc[int(slot&r.mask)*DescSize:]
-	binary.LittleEndian.PutUint16(d[0:], v.Flags)
-	binary.LittleEndian.PutUint16(d[2:], v.Region)
-	binary.LittleEndian.PutUint32(d[4:], v.Length)
-	binary.LittleEndian.PutUint32(d[8:], v.Offset)
-	binary.LittleEndian.PutUint32(d[12:], 0)
-}
-
-func (r *ring) putLength(slot uint16, n uint32, flags uint16) {
-	d := r.desc[int(slot&r.mask)*DescSize:]
-	binary.LittleEndian.PutUint16(d[0:], flags)
-	binary.LittleEndian.PutUint32(d[4:], n)
-}
+func (e *eventfd) close() { _ = e.f.Close() }
