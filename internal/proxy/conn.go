@@ -40,6 +40,8 @@ type conn struct {
 	iface    *memif.Interface
 
 	deleted chan struct{} // closed by delete
+	life    context.Context // done once deleted
+	end     context.CancelFunc
 	exited  chan struct{} // closed when the supervisor has reclaimed everything
 	delOnce sync.Once
 
@@ -110,6 +112,7 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 		deleted:  make(chan struct{}),
 		exited:   make(chan struct{}),
 	}
+	c.life, c.end = context.WithCancel(context.Background())
 	c.creator, c.local = callerCred(ctx)
 	c.mu.state = stateCreated
 
@@ -206,7 +209,10 @@ func (c *conn) checkPeer(m memif.Cred) error {
 func (c *conn) supervise(ctx context.Context) error {
 	defer c.reclaim()
 	actx, cancel := context.WithTimeout(ctx, attachTimeout)
+	// A delete before the app attached ends the wait at once.
+	stop := context.AfterFunc(c.life, cancel)
 	link, err := c.iface.Accept(actx)
+	stop()
 	cancel()
 	if err != nil {
 		select {
@@ -271,7 +277,7 @@ func (c *conn) maybeJoin() {
 
 // delete asks the supervisor to reclaim the connection and waits for it.
 func (c *conn) delete() {
-	c.delOnce.Do(func() { close(c.deleted) })
+	c.delOnce.Do(func() { close(c.deleted); c.end() })
 	<-c.exited
 }
 
@@ -301,5 +307,6 @@ func (c *conn) reclaim() {
 	delete(c.p.mu.conns, c.id)
 	c.p.mu.Unlock()
 	c.p.leave(c)
+	c.end()
 	close(c.exited)
 }
