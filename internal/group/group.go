@@ -422,7 +422,7 @@ func (g *Group) forward() {
 	for _, m := range g.members {
 		if m.prepared > 0 {
 			if err := m.q.Publish(m.prepared); err != nil {
-				m.broken = true
+				g.markBroken(m)
 			}
 			m.prepared = 0
 		}
@@ -493,8 +493,8 @@ func (g *Group) drainPending(m *member) {
 	for m.pLen > 0 && !m.broken {
 		seq := m.pending[m.pHead]
 		it := &s.items[seq%uint64(len(s.items))]
-		if !g.deliver(m, it) {
-			return
+		if !g.deliver(m, it) || m.broken {
+			return // no room yet; or broken, and markBroken let go of the FIFO
 		}
 		m.pHead = (m.pHead + 1) % len(m.pending)
 		m.pLen--
@@ -514,8 +514,8 @@ func (g *Group) deliver(m *member, it *item) bool {
 		slot := m.prepared + k
 		buf, err := m.q.Buffer(slot)
 		if err != nil {
-			m.broken = true
 			m.counters.Errors.Add(1)
+			g.markBroken(m)
 			return true
 		}
 		if len(seg) > len(buf) {
@@ -525,7 +525,8 @@ func (g *Group) deliver(m *member, it *item) bool {
 		}
 		copy(buf, seg)
 		if err := m.q.SetLength(slot, len(seg), k < it.n-1); err != nil {
-			m.broken = true
+			m.counters.Errors.Add(1)
+			g.markBroken(m)
 			return true
 		}
 	}
@@ -533,6 +534,18 @@ func (g *Group) deliver(m *member, it *item) bool {
 	m.counters.Buffers.Add(1)
 	m.counters.Bytes.Add(uint64(it.size))
 	return true
+}
+
+// markBroken stops serving a receiver whose ring failed: its link is going
+// down and its owner will remove it. Its pending buffers are let go now so
+// they cannot pin the sender's slots meanwhile.
+func (g *Group) markBroken(m *member) {
+	if m.broken {
+		return
+	}
+	m.broken = true
+	m.prepared = 0
+	g.releasePending(m, true)
 }
 
 // releasePending forgets a receiver's pending buffers.
