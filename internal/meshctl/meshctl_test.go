@@ -88,7 +88,9 @@ func TestMemifSendRecv(t *testing.T) {
 		var rout, sout, rerr, serr string
 		common := []string{"--socket", sock, "--count", "300", "--size", "5000", "--buf-size", "2048", "--timeout", "15s", "--secret", "pw"}
 		// The master listens first; the slave dials once the socket exists.
-		recv := func() { rcode, rout, rerr = run(ctx, append([]string{"memif", "recv", "--role", roles[0]}, common...)...) }
+		recv := func() {
+			rcode, rout, rerr = run(ctx, append([]string{"memif", "recv", "--role", roles[0]}, common...)...)
+		}
 		wg.Add(1)
 		if roles[0] == "master" {
 			go func() { defer wg.Done(); recv() }()

@@ -39,7 +39,7 @@ type conn struct {
 	listener *memif.Listener
 	iface    *memif.Interface
 
-	deleted chan struct{} // closed by delete
+	deleted chan struct{}   // closed by delete
 	life    context.Context // done once deleted
 	end     context.CancelFunc
 	exited  chan struct{} // closed when the supervisor has reclaimed everything
