@@ -71,24 +71,37 @@ var sizes = []struct {
 // the receiver's GetBuffer through media-proxy, one buffer in flight, and
 // the same transfer over a unix stream socket in the same run.
 func BenchmarkLatency(b *testing.B) {
-	for _, sz := range sizes {
-		b.Run("size="+sz.name, func(b *testing.B) {
+	for _, mode := range []string{"interrupt", "poll"} {
+		for _, sz := range sizes {
+			b.Run("mode="+mode+"/size="+sz.name, func(b *testing.B) { benchLatency(b, sz.n, mode == "poll") })
+		}
+	}
+}
+
+func benchLatency(b *testing.B, size int, poll bool) {
+	{
+		{
 			addr := startProxy(b)
 			c := client(b, addr)
 			ctx := context.Background()
-			group := "urn:bench:lat:" + sz.name
-			rx, err := c.CreateRxConnectionJSON(ctx, blobJSON(group, sz.n, 4))
+			group := "urn:bench:lat"
+			rxCfg := blobJSON(group, size, 4)
+			if poll {
+				rxCfg = []byte(fmt.Sprintf(`{"bufferQueueCapacity":4,"maxPayloadSize":%d,"options":{"busyPoll":true},
+					"connection":{"multipointGroup":{"urn":%q}},"payload":{"blob":{}}}`, size, group))
+			}
+			rx, err := c.CreateRxConnectionJSON(ctx, rxCfg)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer rx.Close()
-			tx, err := c.CreateTxConnectionJSON(ctx, blobJSON(group, sz.n, 4))
+			tx, err := c.CreateTxConnectionJSON(ctx, blobJSON(group, size, 4))
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer tx.Close()
 			lat := make([]float64, 0, 1<<16)
-			b.SetBytes(int64(sz.n))
+			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
 				buf, err := tx.GetBufferTimeout(time.Second)
@@ -113,13 +126,13 @@ func BenchmarkLatency(b *testing.B) {
 			p50, p99 := pct(lat, 50), pct(lat, 99)
 			b.ReportMetric(p50, "p50-µs")
 			b.ReportMetric(p99, "p99-µs")
-			u50, u99 := unixLatency(b, sz.n, min(len(lat), 2000))
+			u50, u99 := unixLatency(b, size, min(len(lat), 2000))
 			b.ReportMetric(u50, "unix-p50-µs")
 			b.ReportMetric(u99, "unix-p99-µs")
 			if p50 > 0 {
 				b.ReportMetric(u50/p50, "speedup-vs-unix")
 			}
-		})
+		}
 	}
 }
 

@@ -173,6 +173,9 @@ type Options struct {
 	// instead of dropping their oldest buffers: nothing is lost, and the
 	// sender slows down to the slowest receiver.
 	Reliable bool `json:"reliable,omitempty"`
+	// BusyPoll (mediamesh) makes a receiver spin on its ring instead of
+	// sleeping on the eventfd: lowest latency, one core busy per receiver.
+	BusyPoll bool `json:"busyPoll,omitempty"`
 }
 
 // RDMAOptions are MCM's options.rdma.

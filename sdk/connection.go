@@ -146,6 +146,7 @@ func (k *Connection) dial(ctx context.Context) (linkResult, error) {
 		BufferSize:   p.BufferSize,
 		NumS2M:       1,
 		NumM2S:       1,
+		Poll:         k.cfg.Options.BusyPoll,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("memif attach: %w", err))

@@ -229,3 +229,25 @@ func bytesOf(b byte, n int) []byte {
 	}
 	return s
 }
+
+// Sixteen receivers in one group: every one gets every buffer, in order.
+func TestSixteenReceivers(t *testing.T) {
+	p := startProxy(t, testutil.TempRunDir(t))
+	args := []string{"--proxy", p.addr(), "--group", "urn:test:16", "--video", "320x180", "--fps", "50"}
+	var rx []*app
+	for range 16 {
+		rx = append(rx, startApp(t, append(append([]string{"recv"}, args...), "--frames", "100", "--verify", "--timeout", "20s")...))
+	}
+	waitConns(t, p, "rx", 16)
+	tx := startApp(t, append(append([]string{"send"}, args...), "--frames", "100")...)
+	if _, err := tx.wait(t, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rx {
+		line, err := r.wait(t, 30*time.Second)
+		if err != nil {
+			t.Fatalf("receiver %d: %v", i, err)
+		}
+		recvOK(t, line, 100)
+	}
+}
