@@ -3,6 +3,7 @@
 package test
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -249,5 +250,44 @@ func TestSixteenReceivers(t *testing.T) {
 			t.Fatalf("receiver %d: %v", i, err)
 		}
 		recvOK(t, line, 100)
+	}
+}
+
+// Raw frames piped in (as from FFmpeg) come out byte for byte.
+func TestRawFramesThroughStdio(t *testing.T) {
+	p := startProxy(t, testutil.TempRunDir(t))
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.raw"), filepath.Join(dir, "out.raw")
+	const w, h, frames = 64, 36, 30
+	data := make([]byte, w*h*4*frames)
+	for i := range data {
+		data[i] = byte(i*7 + i/251)
+	}
+	if err := os.WriteFile(in, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--proxy", p.addr(), "--group", "urn:test:raw", "--video", fmt.Sprintf("%dx%d", w, h), "--fps", "100"}
+	rx := startApp(t, append(append([]string{"recv"}, args...), "--frames", fmt.Sprint(frames), "--to", out, "--timeout", "10s")...)
+	waitConns(t, p, "rx", 1)
+	_, bin := bins(t)
+	send := exec.Command(bin, append(append([]string{"send"}, args...), "--from", "-", "--frames", "0")...)
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	send.Stdin = f
+	if b, err := send.CombinedOutput(); err != nil || !strings.Contains(string(b), fmt.Sprintf("send ok frames=%d ", frames)) {
+		t.Fatalf("send: %v %s", err, b)
+	}
+	if _, err := rx.wait(t, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("output differs: %d bytes, want %d", len(got), len(data))
 	}
 }
