@@ -40,6 +40,7 @@ type conn struct {
 	iface    *memif.Interface
 
 	deleted chan struct{}   // closed by delete
+	linked  chan struct{}   // closed once the app's memif link is up
 	life    context.Context // done once deleted
 	end     context.CancelFunc
 	exited  chan struct{} // closed when the supervisor has reclaimed everything
@@ -110,6 +111,7 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 		log2:     mcm.Log2RingSize(cfg.GetBufQueueCapacity()),
 		created:  time.Now(),
 		deleted:  make(chan struct{}),
+		linked:   make(chan struct{}),
 		exited:   make(chan struct{}),
 	}
 	c.life, c.end = context.WithCancel(context.Background())
@@ -227,6 +229,7 @@ func (c *conn) supervise(ctx context.Context) error {
 	c.mu.state = stateLinked
 	c.mu.Unlock()
 	c.p.log.Debug("memif linked", "conn_id", c.id, "peer", link.PeerName(), "pid", link.Cred().PID)
+	close(c.linked)
 	c.maybeJoin()
 	select {
 	case <-link.Done():
@@ -238,11 +241,26 @@ func (c *conn) supervise(ctx context.Context) error {
 }
 
 // activate marks the connection active (MCM ActivateConnection).
-func (c *conn) activate() {
+//
+// The app calls it once its memif handshake finished, but the proxy's side
+// of that link may still be on its way to the supervisor: wait for it, so
+// that when Activate returns the connection is in its group and the next
+// buffer put reaches it (an SDK may put right after creating).
+func (c *conn) activate(ctx context.Context) error {
 	c.mu.Lock()
 	c.mu.activated = true
 	c.mu.Unlock()
+	select {
+	case <-c.linked:
+	case <-c.deleted:
+		return status.Error(codes.NotFound, "connection deleted")
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	case <-time.After(attachTimeout):
+		return status.Error(codes.FailedPrecondition, "the app has not attached over memif")
+	}
 	c.maybeJoin()
+	return nil
 }
 
 // maybeJoin attaches the connection's queue to its group once it is both

@@ -48,7 +48,9 @@ func (s *sdkAPI) ActivateConnection(ctx context.Context, req *sdkpb.ActivateConn
 	if err != nil {
 		return nil, err
 	}
-	c.activate()
+	if err := c.activate(ctx); err != nil {
+		return nil, err
+	}
 	return &sdkpb.ActivateConnectionResponse{}, nil
 }
 
