@@ -58,17 +58,21 @@ const (
 // Config describes one interface, in either role. Zero values mean the
 // libmemif defaults.
 type Config struct {
-	SocketPath       string // filesystem path, or "@name" for the abstract namespace (slave)
-	ID               uint32 // interface id (INIT)
-	Name             string // interface and application name, ≤ 31 bytes
-	Secret           string // ≤ 23 bytes; "" = none
-	Mode             Mode
-	Log2RingSize     uint8  // 0 → 10; ≤ 14
-	BufferSize       uint32 // 0 → 2048
-	NumS2M           uint8  // 0 → 1 (slave: rings it creates; master: most it accepts)
-	NumM2S           uint8  // 0 → 1
-	Poll             bool   // poll this side's rx rings (MASK_INT) instead of waiting on eventfds
-	CacheLine        int    // 0 → 64 on amd64, 128 on arm64 (must match the peer's build)
+	SocketPath   string // filesystem path, or "@name" for the abstract namespace (slave)
+	ID           uint32 // interface id (INIT)
+	Name         string // interface and application name, ≤ 31 bytes
+	Secret       string // ≤ 23 bytes; "" = none
+	Mode         Mode
+	Log2RingSize uint8  // 0 → 10; ≤ 14
+	BufferSize   uint32 // 0 → 2048
+	NumS2M       uint8  // 0 → 1 (slave: rings it creates; master: most it accepts)
+	NumM2S       uint8  // 0 → 1
+	Poll         bool   // poll this side's rx rings (MASK_INT) instead of waiting on eventfds
+	// AcceptImports (slave, mediamesh extension) lets the master hand over
+	// read-only regions with IMPORT_REGION and name them in M2S
+	// descriptors: zero-copy receive. Agree on it out of band only.
+	AcceptImports    bool
+	CacheLine        int // 0 → 64 on amd64, 128 on arm64 (must match the peer's build)
 	HandshakeTimeout time.Duration
 }
 

@@ -39,6 +39,8 @@ type Conn struct {
 	cc       *ctrlConn // reads belong to readLoop once linked
 
 	regions []region
+	imports atomic.Pointer[[]region] // slave: regions imported after link-up
+	imp     importer                 // master: IMPORT_REGION handshakes
 	evs     []*eventfd
 	tx      []*TxQueue
 	rx      []*RxQueue
@@ -143,7 +145,18 @@ func (c *Conn) readLoop() {
 	defer c.reader.Done()
 	for {
 		b, fd, err := c.cc.recv(time.Time{})
-		closeFD(fd) // nothing after CONNECTED carries an fd
+		switch {
+		case err == nil && peekType(b) == MsgImportRegion && c.role == RoleSlave && c.cfg.AcceptImports:
+			if err := c.acceptImport(b, fd); err != nil {
+				_ = c.violation("%v", err)
+				return
+			}
+			continue
+		case err == nil && peekType(b) == MsgAck && c.role == RoleMaster && c.imp.acked():
+			closeFD(fd)
+			continue
+		}
+		closeFD(fd) // nothing else after CONNECTED carries an fd
 		switch {
 		case err != nil && c.closing.Load():
 			c.fail(ErrClosed)
@@ -194,6 +207,11 @@ func (c *Conn) CloseWithReason(reason string) error {
 		for i := range c.regions {
 			c.regions[i].release()
 		}
+		if imp := c.imports.Load(); imp != nil {
+			for i := range *imp {
+				(*imp)[i].release()
+			}
+		}
 		if c.onClose != nil {
 			c.onClose()
 		}
@@ -212,10 +230,14 @@ func (c *Conn) linkErr() error {
 // bufAt slices a buffer named by a peer's descriptor, after checking that
 // it lies inside a known region: a descriptor never indexes outside.
 func (c *Conn) bufAt(regionIdx uint16, off, length uint32) ([]byte, bool) {
-	if int(regionIdx) >= len(c.regions) {
+	var mem []byte
+	if int(regionIdx) < len(c.regions) {
+		mem = c.regions[regionIdx].data
+	} else if imp := c.imports.Load(); imp != nil && int(regionIdx)-len(c.regions) < len(*imp) {
+		mem = (*imp)[int(regionIdx)-len(c.regions)].data
+	} else {
 		return nil, false
 	}
-	mem := c.regions[regionIdx].data
 	end := uint64(off) + uint64(length)
 	if end > uint64(len(mem)) {
 		return nil, false

@@ -49,6 +49,8 @@ func (t MsgType) String() string {
 		return "CONNECTED"
 	case MsgDisconnect:
 		return "DISCONNECT"
+	case MsgImportRegion:
+		return "IMPORT_REGION"
 	}
 	return fmt.Sprintf("type(0x%04x)", uint16(t))
 }
@@ -118,6 +120,8 @@ func ParseMessage(b []byte) (Message, error) {
 		m = &Connected{}
 	case MsgDisconnect:
 		m = &Disconnect{}
+	case MsgImportRegion:
+		m = &ImportRegion{}
 	default:
 		return nil, fmt.Errorf("%w: unknown message type (0x%04x)", ErrMessage, uint16(t))
 	}

@@ -82,7 +82,15 @@ func (q *RxQueue) NextDesc() (Desc, error) {
 				q.dir, q.index, slot&q.r.mask, d.Length, q.bufSize)
 		}
 		own := q.slotDesc(slot)
-		d.Region, d.Offset = own.Region, own.Offset
+		if q.c.cfg.AcceptImports && d.Region != own.Region {
+			// Zero-copy: the master points at a region it imported to us.
+			if _, ok := q.c.bufAt(d.Region, d.Offset, d.Length); !ok {
+				return Desc{}, q.c.violation("%s ring %d slot %d: region %d offset %d length %d outside the regions",
+					q.dir, q.index, slot&q.r.mask, d.Region, d.Offset, d.Length)
+			}
+		} else {
+			d.Region, d.Offset = own.Region, own.Offset
+		}
 	} else if _, ok := q.c.bufAt(d.Region, d.Offset, d.Length); !ok {
 		return Desc{}, q.c.violation("%s ring %d slot %d: region %d offset %d length %d outside the regions",
 			q.dir, q.index, slot&q.r.mask, d.Region, d.Offset, d.Length)
@@ -100,7 +108,7 @@ func (q *RxQueue) Next() ([]byte, bool, error) {
 		return nil, false, err
 	}
 	var b []byte
-	if q.c.role == RoleSlave {
+	if q.c.role == RoleSlave && d.Region == q.slotDesc(q.taken-1).Region {
 		b = q.slotBuf(q.taken - 1)[:d.Length]
 	} else {
 		b, _ = q.c.bufAt(d.Region, d.Offset, d.Length) // checked by NextDesc on this copy

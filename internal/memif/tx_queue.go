@@ -228,3 +228,10 @@ func (q *TxQueue) SetDesc(k int, d Desc) {
 	}
 	q.r.putDesc(q.next+uint16(k), d)
 }
+
+// Offered is the slave's free-running count of buffers offered on a
+// master's M2S ring (its head). A slave offers a slot again only after it
+// is done with it, in order, so the growth of Offered counts the receiver's
+// releases: what zero-copy forwarding needs, as memif never signals them
+// (memif.md §11.2).
+func (q *TxQueue) Offered() uint16 { return q.r.head() }
