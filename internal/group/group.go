@@ -28,6 +28,10 @@ type Config struct {
 	// Budget is how many buffers a receiver with a full ring may keep
 	// pending before its oldest pending buffer is dropped (default 2).
 	Budget int
+	// OnStall is told (from the forwarder: it must not block) about a
+	// zero-copy receiver cut off for pinning the sender's buffers too long;
+	// the owner disconnects its link without unmapping (memif Disconnect).
+	OnStall func(id string)
 	// PollInterval is how often receivers' rings are re-checked for room
 	// while buffers wait for them: memif has no "space available" signal
 	// (memif.md §7.4). Default 250µs.
@@ -77,15 +81,20 @@ const (
 	opRemoveSender
 	opAddReceiver
 	opRemoveReceiver
+	opSetImport
 )
 
 type op struct {
-	kind     opKind
-	id       string
-	rx       *memif.RxQueue
-	tx       *memif.TxQueue
-	counters *Counters
-	ack      chan struct{}
+	kind      opKind
+	id        string
+	rx        *memif.RxQueue
+	tx        *memif.TxQueue
+	counters  *Counters
+	zeroCopy  bool
+	sender    string // opSetImport: the sender whose region was imported
+	srcRegion uint16 // opSetImport: that region's index on the sender's link
+	region    uint16 // opSetImport: its index on the receiver's link
+	ack       chan struct{}
 }
 
 // item is one buffer (a chain of one or more sender slots) in flight.
@@ -103,6 +112,7 @@ type source struct {
 	counters *Counters
 	down     bool // its link failed; wait for Remove
 	segs     [][]byte
+	descs    []memif.Desc
 	taken    uint64 // slots taken from the ring so far
 	items    []item // FIFO, capacity = ring size
 	head     uint64 // oldest item sequence
@@ -119,6 +129,7 @@ type member struct {
 	pLen     int
 	prepared int // slots written since the last Publish
 	broken   bool
+	zc       *zeroCopy // nil: every buffer is copied
 }
 
 // New validates cfg and builds a group; nothing runs until Start.
@@ -196,6 +207,21 @@ func (g *Group) AddReceiver(id string, q *memif.TxQueue, c *Counters) error {
 	return g.post(op{kind: opAddReceiver, id: id, tx: q, counters: c})
 }
 
+// AddZeroCopyReceiver attaches a receiver that reads the sender's memory in
+// place once SetImport names the sender's region on its link; until then,
+// and whenever pinning more would hurt the sender, it gets copies.
+func (g *Group) AddZeroCopyReceiver(id string, q *memif.TxQueue, c *Counters) error {
+	return g.post(op{kind: opAddReceiver, id: id, tx: q, counters: c, zeroCopy: true})
+}
+
+// SetImport tells the group that the region srcRegion of sender's link is
+// mapped on receiver's link as region: from now on the group forwards that
+// sender's descriptors to the receiver instead of copying. Stale calls (the
+// sender has changed) are ignored.
+func (g *Group) SetImport(receiver, sender string, srcRegion, region uint16) error {
+	return g.post(op{kind: opSetImport, id: receiver, sender: sender, srcRegion: srcRegion, region: region})
+}
+
 // RemoveReceiver detaches a receiver; once it returns the group no longer
 // touches the queue.
 func (g *Group) RemoveReceiver(id string) error {
@@ -266,7 +292,7 @@ func (g *Group) run() {
 // look again soon even if the sender stays quiet.
 func (g *Group) busy() bool {
 	for _, m := range g.members {
-		if m.pLen > 0 {
+		if m.pLen > 0 || (m.zc != nil && m.zc.pinned > 0) {
 			return true
 		}
 	}
@@ -291,10 +317,17 @@ func (g *Group) applyOps() {
 			}
 		case opAddReceiver:
 			g.members = append(g.members, g.newMember(o))
+		case opSetImport:
+			for _, m := range g.members {
+				if m.id == o.id && m.zc != nil {
+					m.zc.importFrom(o.sender, o.srcRegion, o.region)
+				}
+			}
 		case opRemoveReceiver:
 			for i, m := range g.members {
 				if m.id == o.id {
 					g.releasePending(m, false)
+					g.unpinAll(m)
 					g.members = append(g.members[:i], g.members[i+1:]...)
 					break
 				}
@@ -312,6 +345,7 @@ func (g *Group) attachSource(o op) {
 		q:        o.rx,
 		counters: o.counters,
 		segs:     make([][]byte, n),
+		descs:    make([]memif.Desc, n),
 		items:    make([]item, n),
 	}
 	for _, m := range g.members {
@@ -327,6 +361,7 @@ func (g *Group) attachSource(o op) {
 func (g *Group) dropSource() {
 	for _, m := range g.members {
 		g.releasePending(m, true)
+		g.unpinAll(m)
 	}
 	s := g.src
 	if held := s.q.Held(); held > 0 && !s.down {
@@ -358,6 +393,9 @@ func (g *Group) limit(m *member) int {
 
 func (g *Group) newMember(o op) *member {
 	m := &member{id: o.id, q: o.tx, counters: o.counters}
+	if o.zeroCopy {
+		m.zc = newZeroCopy(o.tx)
+	}
 	m.resize(g.pendingCap())
 	return m
 }
@@ -392,19 +430,24 @@ func (g *Group) teardown() {
 func (g *Group) forward() {
 	s := g.src
 	for _, m := range g.members {
+		if m.zc != nil {
+			g.reapReleases(m)
+		}
 		g.drainPending(m)
 	}
 	var now time.Time
 	for s.q.Available() > 0 {
-		data, more, err := s.q.Next()
+		d, err := s.q.NextDesc()
 		if err != nil {
 			// memif closed the link with a reason; the owner removes us.
 			s.counters.Errors.Add(1)
 			s.down = true
 			break
 		}
-		s.segs[s.taken%uint64(len(s.segs))] = data
+		s.segs[s.taken%uint64(len(s.segs))] = s.q.Data(d)
+		s.descs[s.taken%uint64(len(s.descs))] = d
 		s.taken++
+		more := d.Flags&memif.DescFlagNext != 0
 		s.partial++
 		if more {
 			if s.partial > len(s.segs) {
@@ -428,6 +471,7 @@ func (g *Group) forward() {
 		}
 	}
 	g.releaseDone()
+	g.evictStallers()
 }
 
 // takeItem turns the chain just assembled into an item and offers it to
@@ -454,7 +498,7 @@ func (g *Group) takeItem(now time.Time) {
 		if m.broken {
 			continue
 		}
-		if m.pLen == 0 && g.deliver(m, it) {
+		if m.pLen == 0 && g.deliver(m, it, seq) {
 			continue
 		}
 		for m.pLen >= g.limit(m) {
@@ -493,7 +537,7 @@ func (g *Group) drainPending(m *member) {
 	for m.pLen > 0 && !m.broken {
 		seq := m.pending[m.pHead]
 		it := &s.items[seq%uint64(len(s.items))]
-		if !g.deliver(m, it) || m.broken {
+		if !g.deliver(m, it, seq) || m.broken {
 			return // no room yet; or broken, and markBroken let go of the FIFO
 		}
 		m.pHead = (m.pHead + 1) % len(m.pending)
@@ -504,11 +548,14 @@ func (g *Group) drainPending(m *member) {
 
 // deliver copies an item into a receiver's free slots. It reports false
 // when the receiver has no room (nothing was written).
-func (g *Group) deliver(m *member, it *item) bool {
+func (g *Group) deliver(m *member, it *item, seq uint64) bool {
 	if m.q.Room()-m.prepared < it.n {
 		return false
 	}
 	s := g.src
+	if m.zc != nil && g.forwardInPlace(m, it, seq) {
+		return true
+	}
 	for k := range it.n {
 		seg := s.segs[(it.start+uint64(k))%uint64(len(s.segs))]
 		slot := m.prepared + k
@@ -528,6 +575,11 @@ func (g *Group) deliver(m *member, it *item) bool {
 			m.counters.Errors.Add(1)
 			g.markBroken(m)
 			return true
+		}
+	}
+	if m.zc != nil {
+		for range it.n {
+			m.zc.push(0, false) // copied: the slot pins nothing
 		}
 	}
 	m.prepared += it.n

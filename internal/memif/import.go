@@ -122,3 +122,22 @@ func ReopenReadOnly(fd int) (int, error) {
 	}
 	return ro, nil
 }
+
+// Disconnect ends the link with a reason for the peer but, unlike Close,
+// unmaps nothing: it is safe while another goroutine still owns the
+// queues, which from now on refuse work. The owner calls Close later.
+// Zero-copy forwarding uses it to cut off a receiver that pins a sender's
+// buffers for too long (memif.md §11.3 pitfall 2).
+func (c *Conn) Disconnect(reason string) {
+	if !c.down.Load() {
+		c.cc.sendDisconnect(reason)
+	}
+	c.fail(&DisconnectError{Reason: reason})
+}
+
+// Data returns the bytes a descriptor from NextDesc names (already
+// validated by it; nil if not).
+func (q *RxQueue) Data(d Desc) []byte {
+	b, _ := q.c.bufAt(d.Region, d.Offset, d.Length)
+	return b
+}
