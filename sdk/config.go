@@ -176,6 +176,11 @@ type Options struct {
 	// BusyPoll (mediamesh) makes a receiver spin on its ring instead of
 	// sleeping on the eventfd: lowest latency, one core busy per receiver.
 	BusyPoll bool `json:"busyPoll,omitempty"`
+	// Copy (mediamesh) makes a receiver take copies into its own buffers
+	// instead of reading the sender's memory in place (the default with
+	// mediamesh's proxy): MCM's data path, for comparison or for apps that
+	// write into received buffers.
+	Copy bool `json:"copy,omitempty"`
 }
 
 // RDMAOptions are MCM's options.rdma.

@@ -117,7 +117,10 @@ func newConnection(ctx context.Context, c *Client, cfg ConnectionConfig, tx bool
 func (k *Connection) dial(ctx context.Context) (linkResult, error) {
 	cctx, cancel := context.WithTimeout(ctx, createDeadline)
 	defer cancel()
-	resp, err := k.client.api.CreateConnection(k.client.callCtx(cctx, k.reliable),
+	// A receiver offers to read the sender's buffers in place (mediamesh's
+	// zero-copy extension); MCM's proxy ignores the offer.
+	zeroCopy := !k.tx && !k.cfg.Options.Copy
+	resp, err := k.client.api.CreateConnection(k.client.callCtx(cctx, k.reliable, zeroCopy),
 		&sdkpb.CreateConnectionRequest{Config: k.proto})
 	if err != nil {
 		return linkResult{}, fmt.Errorf("proxy %s: %w", k.client.target, err)
@@ -138,15 +141,16 @@ func (k *Connection) dial(ctx context.Context) (linkResult, error) {
 		return fail(fmt.Errorf("proxy offers %d-byte buffers, the config needs %d", p.BufferSize, k.layout.Total))
 	}
 	link, err := memif.Dial(cctx, memif.Config{
-		SocketPath:   p.SocketPath,
-		ID:           p.InterfaceID,
-		Name:         p.AppName,
-		Secret:       p.Secret,
-		Log2RingSize: p.Log2RingSize,
-		BufferSize:   p.BufferSize,
-		NumS2M:       1,
-		NumM2S:       1,
-		Poll:         k.cfg.Options.BusyPoll,
+		SocketPath:    p.SocketPath,
+		ID:            p.InterfaceID,
+		Name:          p.AppName,
+		Secret:        p.Secret,
+		Log2RingSize:  p.Log2RingSize,
+		BufferSize:    p.BufferSize,
+		NumS2M:        1,
+		NumM2S:        1,
+		Poll:          k.cfg.Options.BusyPoll,
+		AcceptImports: zeroCopy,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("memif attach: %w", err))

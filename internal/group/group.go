@@ -16,6 +16,7 @@ import (
 const (
 	DefaultBudget       = 2
 	DefaultPollInterval = 250 * time.Microsecond
+	DefaultStallTimeout = 100 * time.Millisecond
 )
 
 // Config describes a group. Zero values mean defaults.
@@ -28,6 +29,12 @@ type Config struct {
 	// Budget is how many buffers a receiver with a full ring may keep
 	// pending before its oldest pending buffer is dropped (default 2).
 	Budget int
+	// StallTimeout is how long a zero-copy receiver may keep the sender's
+	// oldest buffer while the sender's ring is full before it is cut off
+	// (default 100ms: a 60 fps sender fills a 16-slot ring in 266 ms, so
+	// only a receiver already far behind is hit; a bursty sender filling
+	// the ring in microseconds is not).
+	StallTimeout time.Duration
 	// OnStall is told (from the forwarder: it must not block) about a
 	// zero-copy receiver cut off for pinning the sender's buffers too long;
 	// the owner disconnects its link without unmapping (memif Disconnect).
@@ -103,6 +110,7 @@ type item struct {
 	n     int    // segments
 	refs  int    // pending entries that still reference it
 	size  int    // payload bytes across segments
+	at    int64  // when it was taken, Unix ns
 }
 
 // source is the sending app's side of the group.
@@ -142,6 +150,9 @@ func New(cfg Config, log *slog.Logger) (*Group, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = DefaultStallTimeout
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -483,7 +494,7 @@ func (g *Group) takeItem(now time.Time) {
 	seq := s.next
 	s.next++
 	it := &s.items[seq%uint64(len(s.items))]
-	*it = item{start: s.taken - uint64(n), n: n, refs: 0}
+	*it = item{start: s.taken - uint64(n), n: n, refs: 0, at: now.UnixNano()}
 	for k := range n {
 		it.size += len(s.segs[(it.start+uint64(k))%uint64(len(s.segs))])
 	}

@@ -1,6 +1,8 @@
 package group
 
 import (
+	"time"
+
 	"mediamesh/internal/memif"
 )
 
@@ -122,8 +124,8 @@ func (g *Group) unpinAll(m *member) {
 }
 
 // evictStallers cuts off zero-copy receivers that hold the sender back: the
-// sender's ring is wholly in flight and its oldest buffer is pinned by a
-// receiver that has not given it back (memif releases in order, so one
+// sender's ring is wholly in flight and its oldest buffer, older than
+// StallTimeout, is pinned by a receiver that has not given it back (memif releases in order, so one
 // pinned slot blocks all later ones). Such a receiver is disconnected —
 // it must unmap, since the sender is about to rewrite that buffer — and its
 // pins are dropped. Reliable groups wait instead.
@@ -133,6 +135,9 @@ func (g *Group) evictStallers() {
 		return
 	}
 	oldest := s.head
+	if age := time.Now().UnixNano() - s.items[oldest%uint64(len(s.items))].at; age < int64(g.cfg.StallTimeout) {
+		return // the ring is full, but only just: a burst, not a stall
+	}
 	for _, m := range g.members {
 		z := m.zc
 		if z == nil || m.broken || z.pinned == 0 {
@@ -141,7 +146,7 @@ func (g *Group) evictStallers() {
 		for i := range z.fLen {
 			e := z.fifo[(z.fHead+i)%len(z.fifo)]
 			if e.pinned && e.seq == oldest {
-				g.log.Warn("zero-copy receiver stalls the sender; disconnecting it", "conn_id", m.id, "pinned", z.pinned)
+				g.log.Warn("zero-copy receiver stalls the sender; disconnecting it", "conn_id", m.id, "pinned", z.pinned, "in_flight", s.next-s.head, "delivered_unreleased", z.fLen, "offered", z.q.Offered())
 				g.unpinAll(m)
 				g.markBroken(m)
 				m.counters.Errors.Add(1)

@@ -49,6 +49,7 @@ func (c *conn) info() *proxyv1.ConnectionInfo {
 		Payload:       c.payload,
 		BufferSize:    c.layout.Total,
 		QueueCapacity: 1 << c.log2,
+		ZeroCopy:      c.zeroCopy,
 		Buffers:       c.counters.Buffers.Load(),
 		Bytes:         c.counters.Bytes.Load(),
 		Dropped:       c.counters.Dropped.Load(),

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -25,6 +26,7 @@ type conn struct {
 	p        *Proxy
 	id       string
 	sender   bool // the app transmits (CONN_KIND_TRANSMITTER)
+	zeroCopy bool // a receiver that asked to read the sender in place
 	urn      string
 	payload  string
 	layout   mcm.Layout
@@ -80,7 +82,7 @@ func newSecret() string {
 
 // createConn validates and registers a connection and starts its memif
 // master. The returned conn waits for its app in a supervisor goroutine.
-func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, reliable bool) (*conn, error) {
+func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, reliable, zeroCopy bool) (*conn, error) {
 	layout, err := mcm.ValidateConnectionConfig(cfg)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
@@ -104,6 +106,7 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 		p:        p,
 		id:       id,
 		sender:   sender,
+		zeroCopy: zeroCopy && !sender,
 		urn:      mg.GetUrn(),
 		payload:  payloadName(cfg),
 		layout:   layout,
@@ -280,9 +283,21 @@ func (c *conn) maybeJoin() {
 		return
 	}
 	var err error
-	if c.sender {
+	switch {
+	case c.sender:
 		err = g.SetSender(c.id, link.Rx(0), &c.counters)
-	} else {
+		if err == nil {
+			for _, r := range c.p.zeroCopyMembers(c.urn) {
+				c.p.shareRegion(g, c, r)
+			}
+		}
+	case c.zeroCopy:
+		link.Tx(0).Prefault() // its own slots still take copies when needed
+		err = g.AddZeroCopyReceiver(c.id, link.Tx(0), &c.counters)
+		if s := c.p.senderOf(c.urn); err == nil && s != nil {
+			c.p.shareRegion(g, s, c)
+		}
+	default:
 		// Fault the receiver's buffers in before the first frame, here and
 		// not in the group's forwarder, which serves every member.
 		link.Tx(0).Prefault()
@@ -290,6 +305,47 @@ func (c *conn) maybeJoin() {
 	}
 	if err != nil && !errors.Is(err, group.ErrClosed) {
 		c.p.log.Warn("join group", "conn_id", c.id, "group", c.urn, "err", err)
+	}
+}
+
+// shareRegion imports the sender's buffer region, read-only, into a
+// zero-copy receiver's link and tells the group, which then forwards
+// descriptors instead of bytes (memif.md §11). On any failure the receiver
+// simply keeps getting copies.
+func (p *Proxy) shareRegion(g *group.Group, sender, recv *conn) {
+	sender.mu.Lock()
+	sl := sender.mu.link
+	if sl == nil || !sender.mu.joined {
+		sender.mu.Unlock()
+		return
+	}
+	regs := sl.Regions()
+	if len(regs) < 2 {
+		sender.mu.Unlock()
+		return
+	}
+	// libmemif's layout (and our SDK's): the buffers are region 1.
+	ro, err := memif.ReopenReadOnly(regs[1].FD)
+	size := len(regs[1].Data)
+	sender.mu.Unlock()
+	if err != nil {
+		p.log.Warn("zero-copy: cannot share the sender's region", "conn_id", sender.id, "err", err)
+		return
+	}
+	defer syscall.Close(ro)
+	recv.mu.Lock()
+	rl := recv.mu.link
+	recv.mu.Unlock()
+	if rl == nil {
+		return
+	}
+	idx, err := rl.ImportRegion(ro, uint64(size), 2*time.Second)
+	if err != nil {
+		p.log.Debug("zero-copy: import refused; copying instead", "conn_id", recv.id, "err", err)
+		return
+	}
+	if err := g.SetImport(recv.id, sender.id, 1, idx); err == nil {
+		p.log.Debug("zero-copy: receiver reads the sender in place", "conn_id", recv.id, "sender", sender.id, "region", idx)
 	}
 }
 
@@ -305,6 +361,7 @@ func (c *conn) reclaim() {
 	c.mu.Lock()
 	joined := c.mu.joined
 	link := c.mu.link
+	c.mu.link = nil // nobody starts using it from now on (shareRegion)
 	c.mu.state = stateClosed
 	c.mu.Unlock()
 	if joined {

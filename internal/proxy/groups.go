@@ -14,7 +14,7 @@ type groupEntry struct {
 	layout  mcm.Layout
 	payload string
 	sender  string // conn id of the sender, "" if none
-	members int
+	members map[string]*conn
 }
 
 // join registers c with its group, creating the group on first use. All
@@ -28,12 +28,12 @@ func (p *Proxy) join(c *conn, reliable bool) error {
 	}
 	e, ok := p.mu.groups[c.urn]
 	if !ok {
-		g, err := group.New(group.Config{URN: c.urn, Reliable: reliable}, p.log)
+		g, err := group.New(group.Config{URN: c.urn, Reliable: reliable, OnStall: p.disconnectStaller}, p.log)
 		if err != nil {
 			return status.Error(codes.Internal, err.Error())
 		}
 		g.Start()
-		e = &groupEntry{g: g, layout: c.layout, payload: c.payload}
+		e = &groupEntry{g: g, layout: c.layout, payload: c.payload, members: map[string]*conn{}}
 		p.mu.groups[c.urn] = e
 	}
 	switch {
@@ -51,7 +51,7 @@ func (p *Proxy) join(c *conn, reliable bool) error {
 	if c.sender {
 		e.sender = c.id
 	}
-	e.members++
+	e.members[c.id] = c
 	return nil
 }
 
@@ -66,8 +66,8 @@ func (p *Proxy) leave(c *conn) {
 	if e.sender == c.id {
 		e.sender = ""
 	}
-	e.members--
-	last := e.members <= 0
+	delete(e.members, c.id)
+	last := len(e.members) == 0
 	if last {
 		delete(p.mu.groups, c.urn)
 	}
@@ -84,4 +84,47 @@ func (p *Proxy) groupOf(urn string) *group.Group {
 		return e.g
 	}
 	return nil
+}
+
+// senderOf returns the group's sender connection, if any.
+func (p *Proxy) senderOf(urn string) *conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.mu.groups[urn]; ok && e.sender != "" {
+		return e.members[e.sender]
+	}
+	return nil
+}
+
+// zeroCopyMembers returns the group's zero-copy receivers.
+func (p *Proxy) zeroCopyMembers(urn string) []*conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*conn
+	if e, ok := p.mu.groups[urn]; ok {
+		for _, c := range e.members {
+			if c.zeroCopy {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// disconnectStaller cuts off a zero-copy receiver the group found pinning
+// its sender. Called by a group's forwarder: it must not block, and it must
+// not unmap (the forwarder still owns the rings): memif's Disconnect.
+func (p *Proxy) disconnectStaller(id string) {
+	p.mu.Lock()
+	c := p.mu.conns[id]
+	p.mu.Unlock()
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	link := c.mu.link
+	c.mu.Unlock()
+	if link != nil {
+		link.Disconnect("receiver too slow: it held the sender's buffers")
+	}
 }

@@ -10,6 +10,11 @@ import (
 	sdkpb "mediamesh/api/mcm/sdk"
 )
 
+// MetadataZeroCopy is the gRPC metadata key by which a mediamesh SDK
+// receiver says it reads imported regions in place ("true"): it accepts
+// IMPORT_REGION on its memif link (memif.md §11.1 A).
+const MetadataZeroCopy = "mediamesh-zero-copy"
+
 // MetadataReliable is the gRPC metadata key by which a mediamesh SDK asks
 // for reliable delivery in its group ("true"). MCM's protos stay untouched.
 const MetadataReliable = "mediamesh-reliable"
@@ -30,13 +35,16 @@ func (s *sdkAPI) CreateConnection(ctx context.Context, req *sdkpb.CreateConnecti
 		}
 		return nil, status.Error(codes.InvalidArgument, "no config provided")
 	}
-	reliable := false
+	var reliable, zeroCopy bool
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		for _, v := range md.Get(MetadataReliable) {
 			reliable = reliable || v == "true"
 		}
+		for _, v := range md.Get(MetadataZeroCopy) {
+			zeroCopy = zeroCopy || v == "true"
+		}
 	}
-	c, err := s.p.createConn(ctx, req.GetConfig(), reliable)
+	c, err := s.p.createConn(ctx, req.GetConfig(), reliable, zeroCopy)
 	if err != nil {
 		return nil, err
 	}
