@@ -71,25 +71,31 @@ var sizes = []struct {
 // the receiver's GetBuffer through media-proxy, one buffer in flight, and
 // the same transfer over a unix stream socket in the same run.
 func BenchmarkLatency(b *testing.B) {
-	for _, mode := range []string{"interrupt", "poll"} {
-		for _, sz := range sizes {
-			b.Run("mode="+mode+"/size="+sz.name, func(b *testing.B) { benchLatency(b, sz.n, mode == "poll") })
+	for _, path := range []string{"native", "copy"} {
+		for _, mode := range []string{"interrupt", "poll"} {
+			for _, sz := range sizes {
+				b.Run("path="+path+"/mode="+mode+"/size="+sz.name, func(b *testing.B) {
+					benchLatency(b, sz.n, mode == "poll", path == "copy")
+				})
+			}
 		}
 	}
 }
 
-func benchLatency(b *testing.B, size int, poll bool) {
+// rxOptions is the receiver's "options" object: busy-poll and copy mode.
+func rxOptions(poll, copyMode bool) string {
+	return fmt.Sprintf(`{"busyPoll":%v,"copy":%v}`, poll, copyMode)
+}
+
+func benchLatency(b *testing.B, size int, poll, copyMode bool) {
 	{
 		{
 			addr := startProxy(b)
 			c := client(b, addr)
 			ctx := context.Background()
 			group := "urn:bench:lat"
-			rxCfg := blobJSON(group, size, 4)
-			if poll {
-				rxCfg = []byte(fmt.Sprintf(`{"bufferQueueCapacity":4,"maxPayloadSize":%d,"options":{"busyPoll":true},
-					"connection":{"multipointGroup":{"urn":%q}},"payload":{"blob":{}}}`, size, group))
-			}
+			rxCfg := []byte(fmt.Sprintf(`{"bufferQueueCapacity":4,"maxPayloadSize":%d,"options":%s,
+				"connection":{"multipointGroup":{"urn":%q}},"payload":{"blob":{}}}`, size, rxOptions(poll, copyMode), group))
 			rx, err := c.CreateRxConnectionJSON(ctx, rxCfg)
 			if err != nil {
 				b.Fatal(err)
@@ -246,13 +252,21 @@ func BenchmarkThroughput(b *testing.B) {
 // BenchmarkFanOut2160p measures the CPU the whole process (proxy, sender,
 // 8 receivers) spends per 2160p yuv422p10le frame delivered to 8 receivers.
 func BenchmarkFanOut2160p(b *testing.B) {
+	for _, path := range []string{"native", "copy"} {
+		b.Run("path="+path, func(b *testing.B) { benchFanOut(b, path == "copy") })
+	}
+}
+
+func benchFanOut(b *testing.B, copyMode bool) {
 	const receivers = 8
 	addr := startProxy(b)
 	c := client(b, addr)
 	ctx := context.Background()
 	var rxs []*sdk.Connection
 	for range receivers {
-		rx, err := c.CreateRxConnectionJSON(ctx, reliableJSON("urn:bench:fan", frame2160p, 4))
+		rx, err := c.CreateRxConnectionJSON(ctx, []byte(fmt.Sprintf(`{"bufferQueueCapacity":4,"maxPayloadSize":%d,
+			"options":{"reliable":true,"copy":%v},"connection":{"multipointGroup":{"urn":"urn:bench:fan"}},"payload":{"blob":{}}}`,
+			frame2160p, copyMode)))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -283,7 +297,10 @@ func BenchmarkFanOut2160p(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime()
-	for range n {
+	start := time.Now()
+	for i := range n {
+		// Real time, 60 fps: the cost of a live stream, not of a saturated loop.
+		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / 60)))
 		buf, err := tx.GetBufferTimeout(10 * time.Second)
 		if err != nil {
 			b.Fatal(err)

@@ -17,6 +17,7 @@ const (
 	DefaultBudget       = 2
 	DefaultPollInterval = 250 * time.Microsecond
 	DefaultStallTimeout = 100 * time.Millisecond
+	DefaultZeroCopyMin  = 16 << 10
 )
 
 // Config describes a group. Zero values mean defaults.
@@ -35,6 +36,11 @@ type Config struct {
 	// only a receiver already far behind is hit; a bursty sender filling
 	// the ring in microseconds is not).
 	StallTimeout time.Duration
+	// ZeroCopyMin is the smallest buffer forwarded in place (default 16 KiB):
+	// below it a copy costs less than pinning the sender's slot until the
+	// receiver's release is seen (memif does not signal releases; the
+	// forwarder polls for them).
+	ZeroCopyMin int
 	// OnStall is told (from the forwarder: it must not block) about a
 	// zero-copy receiver cut off for pinning the sender's buffers too long;
 	// the owner disconnects its link without unmapping (memif Disconnect).
@@ -150,6 +156,9 @@ func New(cfg Config, log *slog.Logger) (*Group, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.ZeroCopyMin <= 0 {
+		cfg.ZeroCopyMin = DefaultZeroCopyMin
 	}
 	if cfg.StallTimeout <= 0 {
 		cfg.StallTimeout = DefaultStallTimeout

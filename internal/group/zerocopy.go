@@ -56,12 +56,12 @@ func (z *zeroCopy) push(seq uint64, pinned bool) {
 
 // forwardInPlace hands the receiver the sender's descriptor of a one-slot
 // buffer. It reports false when the buffer must be copied instead: no
-// import of this sender yet, a chain, a region other than the imported
+// import of this sender yet, a chain, a small buffer, a region other than the imported
 // one, or the receiver already pins its budget (a slow reader then costs
 // copies, not the sender's slots).
 func (g *Group) forwardInPlace(m *member, it *item, seq uint64) bool {
 	z, s := m.zc, g.src
-	if z.sender != s.id || it.n != 1 {
+	if z.sender != s.id || it.n != 1 || it.size < g.cfg.ZeroCopyMin {
 		return false
 	}
 	if z.budget == 0 {

@@ -65,7 +65,7 @@ func importSender(t *testing.T, g *Group, rid string, sender, recv *memif.Conn) 
 
 func TestZeroCopyReceiverReadsInPlace(t *testing.T) {
 	testutil.CheckLeaks(t)
-	g := newGroup(t, Config{URN: "urn:zc"})
+	g := newGroup(t, Config{URN: "urn:zc", ZeroCopyMin: 1})
 	rm, rs := zcLink(t, 4)
 	var rc Counters
 	if err := g.AddZeroCopyReceiver("rx", rm.Tx(0), &rc); err != nil {
@@ -143,7 +143,7 @@ func TestStalledZeroCopyReceiverIsEvicted(t *testing.T) {
 	testutil.CheckLeaks(t)
 	var stalled atomic.Value
 	var rm *memif.Conn
-	g := newGroup(t, Config{URN: "urn:zc", OnStall: func(id string) {
+	g := newGroup(t, Config{URN: "urn:zc", ZeroCopyMin: 1, OnStall: func(id string) {
 		stalled.Store(id)
 		rm.Disconnect("too slow")
 	}})
