@@ -14,7 +14,9 @@
 //	_ = tx.Close()                                            // mesh_delete_connection
 //
 // Buffers live in shared memory: a Buffer's slices are valid until it is
-// put back, and the data path allocates nothing per buffer.
+// put back, and the data path allocates nothing per buffer. A received
+// buffer may be the sender's own memory, mapped read-only (zero-copy): read
+// it, never write it.
 //
 // Timeouts follow MCM's semantics with Go types: GetBuffer takes its
 // deadline from ctx; GetBufferTimeout takes a duration where TimeoutInfinite
