@@ -51,8 +51,8 @@
 //
 //   - Listener: one accept loop and one handshake goroutine per connecting
 //     socket; Listener.Close waits for all of them.
-//   - Conn: one control reader from link-up, which only watches for
-//     DISCONNECT or EOF; Conn.Close waits for it.
+//   - Conn: one control reader from link-up, which watches for DISCONNECT
+//     or EOF and serves the IMPORT_REGION extension; Conn.Close waits for it.
 //   - Queues start none. WaitRoom polls (memif has no "space available"
 //     signal, §7.4).
 //
@@ -63,6 +63,16 @@
 // nor across socket I/O or Conn.Close. RxQueue.watchMu (leaf) guards the
 // cached context registration of Wait. Queues are single-goroutine objects
 // except RxQueue.Wake.
+//
+// # Zero-copy extension
+//
+// IMPORT_REGION (type 0x0100, import.go) lets a master hand a slave that
+// agreed out of band (Config.AcceptImports) a read-only region after
+// CONNECTED; M2S descriptors may then name it, so the slave reads another
+// peer's buffers in place (memif.md §11.1 A). Stock libmemif peers never
+// see it. The importer's mutex (leaf) serialises imports on one Conn;
+// imported regions are published to the data path through an atomic
+// pointer (copy on write).
 //
 // Linux only (memfd, eventfd, SO_PEERCRED).
 package memif
