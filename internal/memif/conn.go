@@ -221,8 +221,11 @@ func (c *Conn) CloseWithReason(reason string) error {
 
 // linkErr is the error queue operations return once the link is gone.
 func (c *Conn) linkErr() error {
-	if err := c.Err(); err != nil {
-		return err
+	if c.down.Load() {
+		// fail sets down just before it closes done: wait out that
+		// window, so the error is always the recorded cause.
+		<-c.done
+		return c.err
 	}
 	return ErrDisconnected
 }
