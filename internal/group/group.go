@@ -569,6 +569,14 @@ func (g *Group) drainPending(m *member) {
 // deliver copies an item into a receiver's free slots. It reports false
 // when the receiver has no room (nothing was written).
 func (g *Group) deliver(m *member, it *item, seq uint64) bool {
+	if m.zc != nil {
+		// Account for releases first: the ring's room (read live below) may
+		// already include slots whose release the FIFO has not seen.
+		g.reapReleases(m)
+		if m.zc.room() < it.n {
+			return false
+		}
+	}
 	if m.q.Room()-m.prepared < it.n {
 		return false
 	}

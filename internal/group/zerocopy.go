@@ -43,10 +43,11 @@ func (z *zeroCopy) importFrom(sender string, srcRegion, region uint16) {
 	z.sender, z.srcRegion, z.region = sender, srcRegion, region
 }
 
+// room is how many more slots may be delivered: entries must exist for
+// every delivered slot, or releases would be matched to the wrong buffers.
+func (z *zeroCopy) room() int { return len(z.fifo) - z.fLen }
+
 func (z *zeroCopy) push(seq uint64, pinned bool) {
-	if z.fLen == len(z.fifo) {
-		return // cannot happen: a ring never holds more than its size
-	}
 	z.fifo[(z.fHead+z.fLen)%len(z.fifo)] = zcEntry{seq: seq, pinned: pinned}
 	z.fLen++
 	if pinned {
@@ -87,12 +88,11 @@ func (g *Group) forwardInPlace(m *member, it *item, seq uint64) bool {
 func (g *Group) reapReleases(m *member) {
 	z := m.zc
 	now := z.q.Offered()
-	n := int(now - z.offered)
-	if n <= 0 || n > len(z.fifo) {
-		z.offered = now // link reset or bogus index: memif ends such links
-		return
-	}
+	n := int(now - z.offered) // u16 difference: releases since the last look
 	z.offered = now
+	// A slave cannot give back more than it was given; if it claims to
+	// (a broken peer), everything it holds counts as released: its pins
+	// must not outlive it.
 	for range min(n, z.fLen) {
 		e := z.fifo[z.fHead]
 		z.fHead = (z.fHead + 1) % len(z.fifo)

@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -171,4 +172,72 @@ func TestStalledZeroCopyReceiverIsEvicted(t *testing.T) {
 	}
 	_ = g.RemoveReceiver("stuck")
 	_ = g.RemoveSender("tx")
+}
+
+// A buffer read in place never changes under its reader: the sender gets
+// a slot back only after every receiver released it, even when releases
+// and deliveries interleave within one forwarder pass (a reliable group
+// with an unpaced sender and a slow reader forces that).
+func TestZeroCopyBuffersStableWhileHeld(t *testing.T) {
+	testutil.CheckLeaks(t)
+	g := newGroup(t, Config{URN: "urn:zc", ZeroCopyMin: 1, Reliable: true})
+	rm, rs := zcLink(t, 2) // a 4-slot receiver ring under a 16-slot sender ring
+	if err := g.AddZeroCopyReceiver("rx", rm.Tx(0), &Counters{}); err != nil {
+		t.Fatal(err)
+	}
+	tm, ts := link(t, 4)
+	if err := g.SetSender("tx", tm.Rx(0), &Counters{}); err != nil {
+		t.Fatal(err)
+	}
+	importSender(t, g, "rx", tm, rm)
+	const n = 400
+	errc := make(chan error, 1)
+	go func() {
+		q := rs.Rx(0)
+		for k := 0; k < n; {
+			if q.Available() == 0 {
+				if err := q.WaitTimeout(5 * time.Second); err != nil {
+					errc <- err
+					return
+				}
+				continue
+			}
+			b, _, err := q.Next()
+			if err != nil {
+				errc <- err
+				return
+			}
+			want := byte(k)
+			time.Sleep(time.Millisecond) // hold it while the sender runs ahead
+			for i := 24; i < len(b); i++ {
+				if b[i] != want {
+					errc <- fmt.Errorf("buffer %d changed under its reader at byte %d: %d", k, i, b[i])
+					return
+				}
+			}
+			q.Release(1)
+			k++
+		}
+		errc <- nil
+	}()
+	q := ts.Tx(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for k := range n {
+		if err := q.WaitRoom(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := q.Buffer(0)
+		clear(b[:24])
+		for i := 24; i < len(b); i++ {
+			b[i] = byte(k)
+		}
+		_ = q.SetLength(0, len(b), false)
+		_ = q.Publish(1)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	_ = g.RemoveSender("tx")
+	_ = g.RemoveReceiver("rx")
 }
