@@ -3,9 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,15 +47,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	target := cfg.ProxyTarget(os.LookupEnv)
 	c := &Client{cfg: cfg, target: target, token: os.Getenv(EnvToken)}
+	// A "unix:/path" target is served by gRPC's built-in unix resolver.
 	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	if strings.HasPrefix(target, "unix:") {
-		// gRPC's own resolver handles unix targets; nothing else to set.
-		dial = append(dial, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", strings.TrimPrefix(addr, "unix:"))
-		}))
-		target = "passthrough:///" + target
-	}
 	cc, err := grpc.NewClient(target, dial...)
 	if err != nil {
 		return nil, &Error{Code: ErrCodeClientConfigInval, Op: "create client", Err: err}

@@ -3,8 +3,6 @@ package meshctl
 import (
 	"context"
 	"fmt"
-	"net"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -45,16 +43,8 @@ func runLs(ctx context.Context, env Env, args []string) error {
 	return tw.Flush()
 }
 
-// dialProxy opens a gRPC client to media-proxy at HOST:PORT or unix:PATH.
+// dialProxy opens a gRPC client to media-proxy at HOST:PORT or unix:PATH
+// (gRPC resolves unix targets itself).
 func dialProxy(addr string) (*grpc.ClientConn, error) {
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	target := addr
-	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
-		target = "passthrough:///unix"
-		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		}))
-	}
-	return grpc.NewClient(target, opts...)
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,27 +42,12 @@ func start(t *testing.T, cfg proxy.Config) *proxy.Proxy {
 
 func dial(t *testing.T, target string) sdkpb.SDKAPIClient {
 	t.Helper()
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	if path, ok := cutUnix(target); ok {
-		target = "passthrough:///unix"
-		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		}))
-	}
-	cc, err := grpc.NewClient(target, opts...)
+	cc, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cc.Close() })
 	return sdkpb.NewSDKAPIClient(cc)
-}
-
-func cutUnix(s string) (string, bool) {
-	if len(s) > 5 && s[:5] == "unix:" {
-		return s[5:], true
-	}
-	return "", false
 }
 
 // videoConfig is what the MCM SDK sends for 640x360 yuv422p10le.
@@ -270,11 +254,7 @@ func TestSDKThroughProxy(t *testing.T) {
 
 func dialAdmin(t *testing.T, sock string) proxyv1.ProxyAdminClient {
 	t.Helper()
-	cc, err := grpc.NewClient("passthrough:///unix", grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		}))
+	cc, err := grpc.NewClient("unix:"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
