@@ -43,6 +43,7 @@ type conn struct {
 
 	deleted chan struct{}   // closed by delete
 	linked  chan struct{}   // closed once the app's memif link is up
+	joined  chan struct{}   // closed once the connection is in its group
 	life    context.Context // done once deleted
 	end     context.CancelFunc
 	exited  chan struct{} // closed when the supervisor has reclaimed everything
@@ -115,6 +116,7 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 		created:  time.Now(),
 		deleted:  make(chan struct{}),
 		linked:   make(chan struct{}),
+		joined:   make(chan struct{}),
 		exited:   make(chan struct{}),
 	}
 	c.life, c.end = context.WithCancel(context.Background())
@@ -263,7 +265,16 @@ func (c *conn) activate(ctx context.Context) error {
 		return status.Error(codes.FailedPrecondition, "the app has not attached over memif")
 	}
 	c.maybeJoin()
-	return nil
+	// The supervisor may have started the join first: wait until it is
+	// done, whoever does it.
+	select {
+	case <-c.joined:
+		return nil
+	case <-c.deleted:
+		return status.Error(codes.NotFound, "connection deleted")
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	}
 }
 
 // maybeJoin attaches the connection's queue to its group once it is both
@@ -278,6 +289,7 @@ func (c *conn) maybeJoin() {
 	c.mu.state = stateActive
 	link := c.mu.link
 	c.mu.Unlock()
+	defer close(c.joined)
 	g := c.p.groupOf(c.urn)
 	if g == nil {
 		return
