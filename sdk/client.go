@@ -160,7 +160,7 @@ func (c *Client) forget(k *Connection) {
 }
 
 // callCtx adds the bearer token and mediamesh metadata to an RPC context.
-func (c *Client) callCtx(ctx context.Context, reliable bool, zeroCopy ...bool) context.Context {
+func (c *Client) callCtx(ctx context.Context, reliable, zeroCopy bool) context.Context {
 	kv := make([]string, 0, 6)
 	if c.token != "" {
 		kv = append(kv, "authorization", "Bearer "+c.token)
@@ -168,7 +168,7 @@ func (c *Client) callCtx(ctx context.Context, reliable bool, zeroCopy ...bool) c
 	if reliable {
 		kv = append(kv, "mediamesh-reliable", "true")
 	}
-	if len(zeroCopy) > 0 && zeroCopy[0] {
+	if zeroCopy {
 		kv = append(kv, "mediamesh-zero-copy", "true")
 	}
 	if len(kv) == 0 {

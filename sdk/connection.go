@@ -129,7 +129,7 @@ func (k *Connection) dial(ctx context.Context) (linkResult, error) {
 	fail := func(err error) (linkResult, error) {
 		dctx, dcancel := context.WithTimeout(context.Background(), deleteDeadline)
 		defer dcancel()
-		_, _ = k.client.api.DeleteConnection(k.client.callCtx(dctx, false),
+		_, _ = k.client.api.DeleteConnection(k.client.callCtx(dctx, false, false),
 			&sdkpb.DeleteConnectionRequest{ClientId: resp.GetClientId(), ConnId: id})
 		return linkResult{}, err
 	}
@@ -155,7 +155,7 @@ func (k *Connection) dial(ctx context.Context) (linkResult, error) {
 	if err != nil {
 		return fail(fmt.Errorf("memif attach: %w", err))
 	}
-	if _, err := k.client.api.ActivateConnection(k.client.callCtx(cctx, false),
+	if _, err := k.client.api.ActivateConnection(k.client.callCtx(cctx, false, false),
 		&sdkpb.ActivateConnectionRequest{ClientId: resp.GetClientId(), ConnId: id}); err != nil {
 		_ = link.Close()
 		return fail(fmt.Errorf("activate: %w", err))
@@ -544,7 +544,7 @@ func (k *Connection) redial() {
 func (k *Connection) deleteRemote(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), deleteDeadline)
 	defer cancel()
-	_, _ = k.client.api.DeleteConnection(k.client.callCtx(ctx, false),
+	_, _ = k.client.api.DeleteConnection(k.client.callCtx(ctx, false, false),
 		&sdkpb.DeleteConnectionRequest{ConnId: id})
 }
 

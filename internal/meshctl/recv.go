@@ -60,7 +60,11 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 
 	size := payloadSize(conn, s)
 	pat := pattern.New(size)
-	lat := make([]int64, 0, max(s.frames, 1024))
+	// Latencies of the last maxSamples buffers: bounded memory however long
+	// the stream runs, no allocation per frame.
+	const maxSamples = 1 << 16
+	lat := make([]int64, 0, min(max(s.frames, 1024), maxSamples))
+	var nlat int
 	var (
 		count, bytes, lost, bad uint64
 		next                    uint64
@@ -84,7 +88,12 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 		}
 		now := time.Now()
 		if ts := b.Timestamp(); !ts.IsZero() {
-			lat = append(lat, now.Sub(ts).Microseconds())
+			if len(lat) < maxSamples {
+				lat = append(lat, now.Sub(ts).Microseconds())
+			} else {
+				lat[nlat%maxSamples] = now.Sub(ts).Microseconds()
+			}
+			nlat++
 		}
 		if first.IsZero() {
 			first = now
