@@ -24,6 +24,10 @@ type Config struct {
 	// socket (checked with SO_PEERCRED). Both empty: file permissions decide.
 	AllowUIDs []uint32
 	AllowGIDs []uint32
+	// MaxConnections caps the connections the proxy holds at once (default
+	// 1024): each one owns a socket, a goroutine and an app's shared memory
+	// mapping, so a client must not be able to create them without bound.
+	MaxConnections int
 	// LivenessInterval bounds how fast a dead app is detected (default 200ms;
 	// the contract is detection within 1 s).
 	LivenessInterval time.Duration

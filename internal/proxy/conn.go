@@ -97,6 +97,12 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 	case mg == nil || mg.GetUrn() == "":
 		return nil, status.Error(codes.InvalidArgument, "connection.multipointGroup.urn is empty")
 	}
+	p.mu.Lock()
+	full := len(p.mu.conns) >= p.cfg.MaxConnections
+	p.mu.Unlock()
+	if full {
+		return nil, status.Errorf(codes.ResourceExhausted, "media-proxy holds %d connections, its limit", p.cfg.MaxConnections)
+	}
 	id := newUUID()
 	kind := "rx"
 	sender := cfg.GetKind() == sdkpb.ConnectionKind_CONN_KIND_TRANSMITTER

@@ -26,6 +26,7 @@ const SDKSocketName = "sdk.sock"
 // Defaults of Config.
 const (
 	DefaultLivenessInterval = 200 * time.Millisecond
+	DefaultMaxConnections   = 1024
 	// attachTimeout bounds how long a created connection waits for its app
 	// to attach over memif before it is reclaimed.
 	attachTimeout = 10 * time.Second
@@ -60,6 +61,9 @@ func New(cfg Config, log *slog.Logger) (*Proxy, error) {
 	}
 	if cfg.RunDir == "" {
 		return nil, errors.New("proxy: run dir is required")
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
 	}
 	if cfg.LivenessInterval <= 0 {
 		cfg.LivenessInterval = DefaultLivenessInterval

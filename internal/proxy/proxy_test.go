@@ -261,3 +261,18 @@ func dialAdmin(t *testing.T, sock string) proxyv1.ProxyAdminClient {
 	t.Cleanup(func() { _ = cc.Close() })
 	return proxyv1.NewProxyAdminClient(cc)
 }
+
+func TestConnectionLimit(t *testing.T) {
+	p := start(t, proxy.Config{MaxConnections: 2})
+	api := dial(t, "unix:"+p.SDKSocket())
+	for i := range 3 {
+		_, err := api.CreateConnection(t.Context(), &sdkpb.CreateConnectionRequest{
+			Config: videoConfig(sdkpb.ConnectionKind_CONN_KIND_RECEIVER, "urn:cap")})
+		if i < 2 && err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		if i == 2 && status.Code(err) != codes.ResourceExhausted {
+			t.Fatalf("third connection over a limit of 2: %v", err)
+		}
+	}
+}
