@@ -3,6 +3,8 @@ package sdk
 import (
 	"fmt"
 	"time"
+
+	"mediamesh/internal/mcm"
 )
 
 // Buffer is one slot of shared memory: a video frame, an audio packet time
@@ -88,3 +90,37 @@ func (b *Buffer) Timestamp() time.Time {
 // SetTimestamp sets the media timestamp a sender puts with the buffer;
 // without it PutBuffer stamps the current time.
 func (b *Buffer) SetTimestamp(t time.Time) { b.ts = t.UnixNano() }
+
+// FrameInfo says how a buffer received from an ST 2110 / RTP stream came
+// off the wire: its RTP timestamp and source, how many packets made it and
+// whether any were lost. ok is false for buffers without one (groups, or
+// no metadata room).
+type FrameInfo struct {
+	// Incomplete is true when packets of the frame were lost: the payload
+	// holds what arrived, the rest keeps the buffer's previous bytes.
+	Incomplete bool
+	RTPTime    uint32
+	SSRC       uint32
+	Packets    int
+	Missing    int
+	// Arrival is when the frame's first packet arrived.
+	Arrival time.Time
+}
+
+// FrameInfo returns the buffer's wire record, written by media-proxy at
+// the start of the metadata partition of ST 2110 receive buffers (the SDK
+// reserves the room on st2110 receivers).
+func (b *Buffer) FrameInfo() (FrameInfo, bool) {
+	var fi mcm.FrameInfo
+	if _, err := fi.Unmarshal(b.Metadata()); err != nil {
+		return FrameInfo{}, false
+	}
+	return FrameInfo{
+		Incomplete: fi.Flags&mcm.FlagIncomplete != 0,
+		RTPTime:    fi.RTPTime,
+		SSRC:       fi.SSRC,
+		Packets:    int(fi.Packets),
+		Missing:    int(fi.Missing),
+		Arrival:    time.Unix(0, fi.ArrivalNS),
+	}, true
+}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	sdkpb "mediamesh/api/mcm/sdk"
+	"mediamesh/internal/mcm"
 )
 
 // EnvToken names the environment variable holding the bearer token for a
@@ -159,9 +160,11 @@ func (c *Client) forget(k *Connection) {
 	c.mu.Unlock()
 }
 
-// callCtx adds the bearer token and mediamesh metadata to an RPC context.
-func (c *Client) callCtx(ctx context.Context, reliable, zeroCopy bool) context.Context {
-	kv := make([]string, 0, 6)
+// callCtx adds the bearer token and mediamesh metadata to an RPC context:
+// the reliable and zero-copy offers, and an st2110 connection's wire
+// options (JSON, nil for none).
+func (c *Client) callCtx(ctx context.Context, reliable, zeroCopy bool, wire []byte) context.Context {
+	kv := make([]string, 0, 8)
 	if c.token != "" {
 		kv = append(kv, "authorization", "Bearer "+c.token)
 	}
@@ -170,6 +173,9 @@ func (c *Client) callCtx(ctx context.Context, reliable, zeroCopy bool) context.C
 	}
 	if zeroCopy {
 		kv = append(kv, "mediamesh-zero-copy", "true")
+	}
+	if wire != nil {
+		kv = append(kv, mcm.MetadataWireOptions, string(wire))
 	}
 	if len(kv) == 0 {
 		return ctx

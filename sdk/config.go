@@ -147,6 +147,25 @@ type ST2110 struct {
 	Pacing                string `json:"pacing"`
 	PayloadType           int    `json:"payloadType"`
 	TransportPixelFormat  string `json:"transportPixelFormat"`
+
+	// mediamesh extensions (MCM ignores them).
+
+	// SDP is the stream's session description (receivers): ipAddr, port,
+	// multicastSourceIpAddr, transport and payloadType come from it, and
+	// payload.video or payload.audio too when the config has none.
+	SDP string `json:"sdp,omitempty"`
+	// SDPFile names a file holding the SDP.
+	SDPFile string `json:"sdpFile,omitempty"`
+	// DropIncomplete drops frames that lost packets instead of delivering
+	// them flagged (see Buffer.FrameInfo).
+	DropIncomplete bool `json:"dropIncomplete,omitempty"`
+	// Packing is a sender's RFC 4175 packing mode: "gpm" (default) or "bpm".
+	Packing string `json:"packing,omitempty"`
+	// Burst caps a sender's pacing bursts, in packets (default: the ST
+	// 2110-21 wide sender's CMAX).
+	Burst int `json:"burst,omitempty"`
+	// TTL is a multicast sender's TTL (default 64).
+	TTL int `json:"ttl,omitempty"`
 }
 
 // UnmarshalJSON applies MCM's defaults before reading.
@@ -364,13 +383,21 @@ func (c ConnectionConfig) Validate() error {
 		return inval("connection.multipointGroup.urn: must not be empty")
 	case c.Connection.ST2110 != nil:
 		s := c.Connection.ST2110
-		if blob {
-			return incompat("payload.blob: needs connection.multipointGroup, not st2110")
+		if anc := s.Transport == "st2110-40"; blob && !anc {
+			return incompat("payload.blob: needs connection.multipointGroup, not st2110 (but st2110-40)")
+		} else if anc && !blob {
+			return incompat("connection.st2110.transport st2110-40: carries a blob payload (the ANC data), not video or audio")
 		}
-		if s.Transport == "st2110-40" {
-			return configErr(ErrCodeNotImplemented, "connection.st2110.transport st2110-40: not supported yet")
+		if s.Packing != "" && s.Packing != "gpm" && s.Packing != "bpm" {
+			return inval("connection.st2110.packing %q: want gpm or bpm", s.Packing)
 		}
-		if _, ok := transports[s.Transport]; !ok {
+		if s.Burst < 0 || s.Burst > 64 {
+			return inval("connection.st2110.burst %d: want 1-64", s.Burst)
+		}
+		if s.TTL < 0 || s.TTL > 255 {
+			return inval("connection.st2110.ttl %d: want 1-255", s.TTL)
+		}
+		if _, ok := transports[s.Transport]; !ok && s.Transport != "st2110-40" {
 			return inval("connection.st2110.transport %q: want one of st2110-20, st2110-22, st2110-30, st2110-40", s.Transport)
 		}
 		if s.Port < 1 || s.Port > 65535 {
@@ -389,6 +416,9 @@ func (c ConnectionConfig) Validate() error {
 		if o.NumEndpoints < 1 || o.NumEndpoints > 8 {
 			return inval("options.rdma.num_endpoints %d: want 1-8", o.NumEndpoints)
 		}
+	}
+	if v := c.Payload.Video; v != nil && v.PixelFormat == mcm.PixUYVY && c.Connection.ST2110 == nil {
+		return inval("payload.video.pixelFormat uyvy: only st2110 connections carry it")
 	}
 	if c.Options.Reliable && !blob {
 		return incompat("options.reliable: only blob groups may ask for reliable delivery")
@@ -453,6 +483,27 @@ func (c ConnectionConfig) layout() (mcm.Layout, error) {
 
 func (c ConnectionConfig) reliable() bool { return c.Options.Reliable }
 
+// wireOptions are the st2110 settings MCM's proto cannot carry.
+func (c ConnectionConfig) wireOptions() mcm.WireOptions {
+	s := c.Connection.ST2110
+	if s == nil {
+		return mcm.WireOptions{}
+	}
+	w := mcm.WireOptions{SDP: s.SDP, DropIncomplete: s.DropIncomplete, Packing: s.Packing, Burst: s.Burst, TTL: s.TTL}
+	if s.Transport == "st2110-40" {
+		w.Transport = s.Transport
+	}
+	if v := c.Payload.Video; v != nil && indexOf(mcm.PixelFormats, v.PixelFormat) < 0 {
+		w.PixelFormat = v.PixelFormat
+	}
+	return w
+}
+
+// wireExtensions tell mcm's validation what the wire options change.
+func wireExtensions(w mcm.WireOptions) mcm.Extensions {
+	return mcm.Extensions{BlobOnWire: w.Transport == "st2110-40", PixelFormat: w.PixelFormat}
+}
+
 func indexOf[T comparable](list []T, v T) int32 {
 	for i, x := range list {
 		if x == v {
@@ -480,6 +531,13 @@ func (c ConnectionConfig) toProto(kind sdkpb.ConnectionKind) *sdkpb.ConnectionCo
 		p.Conn = &sdkpb.ConnectionConfig_MultipointGroup{MultipointGroup: &sdkpb.ConfigMultipointGroup{Urn: conn.MultipointGroup.URN}}
 	case conn.ST2110 != nil:
 		s := conn.ST2110
+		if kind == sdkpb.ConnectionKind_CONN_KIND_RECEIVER && p.MaxMetadataSize < mcm.FrameInfoSize {
+			// Room for the FrameInfo that tells an incomplete frame from a
+			// whole one: without it the proxy must drop incomplete frames.
+			p.MaxMetadataSize = mcm.FrameInfoSize
+			l, _ = mcm.NewLayout(size, p.MaxMetadataSize)
+			p.BufParts = l.Parts()
+		}
 		p.Conn = &sdkpb.ConnectionConfig_St2110{St2110: &sdkpb.ConfigST2110{
 			IpAddr: s.IPAddr, Port: uint32(s.Port), McastSipAddr: s.MulticastSourceIPAddr,
 			Transport: transports[s.Transport], Pacing: s.Pacing, PayloadType: uint32(s.PayloadType)}}
@@ -496,7 +554,7 @@ func (c ConnectionConfig) toProto(kind sdkpb.ConnectionKind) *sdkpb.ConnectionCo
 	case pl.Video != nil:
 		p.Payload = &sdkpb.ConnectionConfig_Video{Video: &sdkpb.ConfigVideo{
 			Width: pl.Video.Width, Height: pl.Video.Height, Fps: pl.Video.FPS,
-			PixelFormat: sdkpb.VideoPixelFormat(indexOf(mcm.PixelFormats, pl.Video.PixelFormat))}}
+			PixelFormat: sdkpb.VideoPixelFormat(max(indexOf(mcm.PixelFormats, pl.Video.PixelFormat), 0))}}
 	case pl.Audio != nil:
 		p.Payload = &sdkpb.ConnectionConfig_Audio{Audio: &sdkpb.ConfigAudio{
 			Channels:   pl.Audio.Channels,

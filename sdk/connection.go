@@ -48,6 +48,7 @@ type Connection struct {
 	layout   mcm.Layout
 	proto    *sdkpb.ConnectionConfig
 	reliable bool
+	wire     []byte // st2110 wire options sent with CreateConnection (JSON), nil for none
 	defTO    time.Duration
 
 	closed atomic.Bool
@@ -82,13 +83,22 @@ type linkResult struct {
 	id   string
 }
 
+// wireJSON encodes w for the gRPC metadata, nil when empty.
+func wireJSON(w mcm.WireOptions) []byte {
+	if w.Empty() {
+		return nil
+	}
+	return w.Marshal()
+}
+
 func newConnection(ctx context.Context, c *Client, cfg ConnectionConfig, tx bool) (*Connection, error) {
 	kind := sdkpb.ConnectionKind_CONN_KIND_RECEIVER
 	if tx {
 		kind = sdkpb.ConnectionKind_CONN_KIND_TRANSMITTER
 	}
 	proto := cfg.toProto(kind)
-	layout, err := mcm.ValidateConnectionConfig(proto)
+	wire := cfg.wireOptions()
+	layout, err := mcm.ValidateConnectionConfigExt(proto, wireExtensions(wire))
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +109,7 @@ func newConnection(ctx context.Context, c *Client, cfg ConnectionConfig, tx bool
 		layout:   layout,
 		proto:    proto,
 		reliable: cfg.reliable(),
+		wire:     wireJSON(wire),
 		defTO:    c.cfg.defaultTimeout(),
 		recon:    make(chan linkResult, 1),
 	}
@@ -120,7 +131,7 @@ func (k *Connection) dial(ctx context.Context) (linkResult, error) {
 	// A receiver offers to read the sender's buffers in place (mediamesh's
 	// zero-copy extension); MCM's proxy ignores the offer.
 	zeroCopy := !k.tx && !k.cfg.Options.Copy
-	resp, err := k.client.api.CreateConnection(k.client.callCtx(cctx, k.reliable, zeroCopy),
+	resp, err := k.client.api.CreateConnection(k.client.callCtx(cctx, k.reliable, zeroCopy, k.wire),
 		&sdkpb.CreateConnectionRequest{Config: k.proto})
 	if err != nil {
 		return linkResult{}, fmt.Errorf("proxy %s: %w", k.client.target, err)
@@ -129,7 +140,7 @@ func (k *Connection) dial(ctx context.Context) (linkResult, error) {
 	fail := func(err error) (linkResult, error) {
 		dctx, dcancel := context.WithTimeout(context.Background(), deleteDeadline)
 		defer dcancel()
-		_, _ = k.client.api.DeleteConnection(k.client.callCtx(dctx, false, false),
+		_, _ = k.client.api.DeleteConnection(k.client.callCtx(dctx, false, false, nil),
 			&sdkpb.DeleteConnectionRequest{ClientId: resp.GetClientId(), ConnId: id})
 		return linkResult{}, err
 	}
@@ -155,7 +166,7 @@ func (k *Connection) dial(ctx context.Context) (linkResult, error) {
 	if err != nil {
 		return fail(fmt.Errorf("memif attach: %w", err))
 	}
-	if _, err := k.client.api.ActivateConnection(k.client.callCtx(cctx, false, false),
+	if _, err := k.client.api.ActivateConnection(k.client.callCtx(cctx, false, false, nil),
 		&sdkpb.ActivateConnectionRequest{ClientId: resp.GetClientId(), ConnId: id}); err != nil {
 		_ = link.Close()
 		return fail(fmt.Errorf("activate: %w", err))
@@ -544,7 +555,7 @@ func (k *Connection) redial() {
 func (k *Connection) deleteRemote(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), deleteDeadline)
 	defer cancel()
-	_, _ = k.client.api.DeleteConnection(k.client.callCtx(ctx, false, false),
+	_, _ = k.client.api.DeleteConnection(k.client.callCtx(ctx, false, false, nil),
 		&sdkpb.DeleteConnectionRequest{ConnId: id})
 }
 

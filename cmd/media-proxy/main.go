@@ -66,6 +66,7 @@ func run() int {
 		AllowGIDs:   cfg.AllowGIDs,
 		ST2110Dev:   cfg.ST2110Dev,
 		ST2110IP:    cfg.ST2110IP,
+		PTPClock:    cfg.PTPClock,
 		AgentAddr:   cfg.Agent,
 		RDMAIP:      cfg.RDMAIP,
 		RDMAPorts:   cfg.RDMAPorts,

@@ -23,6 +23,7 @@ type Proxy struct {
 	GRPCPort    int      `json:"grpcPort"`    // -g/--grpc (MCM 2023's controller port; accepted, unused)
 	ST2110Dev   string   `json:"st2110Dev"`   // -d/--dev/--st2110_dev
 	ST2110IP    string   `json:"st2110Ip"`    // -i/--ip/--st2110_ip
+	PTPClock    string   `json:"ptpClock"`    // --ptp-clock: /dev/ptpN for ST 2110 timestamps
 	Agent       string   `json:"agent"`       // -a/--agent
 	RDMAIP      string   `json:"rdmaIp"`      // -r/--rdma_ip
 	RDMAPorts   string   `json:"rdmaPorts"`   // -p/--rdma_ports
@@ -79,6 +80,7 @@ var proxyFlags = []struct {
 	{[]string{"g", "grpc"}, "grpcPort", "MCM 2023 controller port: accepted for compatibility, not used"},
 	{[]string{"d", "dev", "st2110_dev"}, "st2110Dev", "NIC for ST 2110 (MCM: PCI address); informational"},
 	{[]string{"i", "ip", "st2110_ip"}, "st2110Ip", "local IPv4 address for ST 2110 traffic"},
+	{[]string{"ptp-clock"}, "ptpClock", "PTP hardware clock (/dev/ptpN) for ST 2110 timestamps (default: system clock in TAI)"},
 	{[]string{"a", "agent"}, "agent", "mesh-agent Proxy API address host:port"},
 	{[]string{"r", "rdma_ip"}, "rdmaIp", "local IPv4 for bridges (MCM's RDMA address)"},
 	{[]string{"p", "rdma_ports"}, "rdmaPorts", "local port ranges for bridges, a-b,c,d-e"},

@@ -79,6 +79,9 @@ const (
 	PixYUV422P10LE      = "yuv422p10le"
 	PixV210             = "v210"
 	PixYUV422P10RFC4175 = "yuv422p10rfc4175"
+	// PixUYVY (mediamesh) is 8-bit 4:2:2 as RFC 4175 pgroups, Cb Y0 Cr Y1;
+	// MCM's enum has no value for it: the SDK sends it in WireOptions.
+	PixUYVY = "uyvy"
 )
 
 // VideoPayloadSize is the calculated frame size (§3.8: no padding, no stride).
@@ -101,8 +104,13 @@ func VideoPayloadSize(width, height uint32, pix string) (uint32, error) {
 			return 0, fmt.Errorf("%w: payload.video: yuv422p10rfc4175 needs an even width×height, got %d", ErrInvalidConfig, p)
 		}
 		n = p * 5 / 2
+	case PixUYVY:
+		if width%2 != 0 {
+			return 0, fmt.Errorf("%w: payload.video: uyvy needs an even width, got %d", ErrInvalidConfig, width)
+		}
+		n = p * 2
 	default:
-		return 0, fmt.Errorf("%w: payload.video.pixelFormat %q: want yuv422p10le, v210 or yuv422p10rfc4175", ErrInvalidConfig, pix)
+		return 0, fmt.Errorf("%w: payload.video.pixelFormat %q: want yuv422p10le, v210, yuv422p10rfc4175 or (st2110) uyvy", ErrInvalidConfig, pix)
 	}
 	if n > 1<<31 {
 		return 0, fmt.Errorf("%w: payload.video: %dx%d frames of %d bytes are too large", ErrInvalidConfig, width, height, n)

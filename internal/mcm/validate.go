@@ -16,6 +16,20 @@ var (
 
 // PayloadSize computes calculated_payload_size of a proto config.
 func PayloadSize(cfg *sdkpb.ConnectionConfig) (uint32, error) {
+	return payloadSize(cfg, Extensions{})
+}
+
+// Extensions are mediamesh settings (WireOptions) that change what a
+// config means: they come beside MCM's proto, never inside it.
+type Extensions struct {
+	// BlobOnWire allows a blob payload on an st2110 connection (ST 2110-40
+	// carries ancillary data, not video or audio).
+	BlobOnWire bool
+	// PixelFormat overrides payload.video.pixel_format ("uyvy").
+	PixelFormat string
+}
+
+func payloadSize(cfg *sdkpb.ConnectionConfig, ext Extensions) (uint32, error) {
 	switch p := cfg.GetPayload().(type) {
 	case *sdkpb.ConnectionConfig_Video:
 		v := p.Video
@@ -25,7 +39,11 @@ func PayloadSize(cfg *sdkpb.ConnectionConfig) (uint32, error) {
 		if v.GetFps() < 0 || v.GetFps() > 1000 {
 			return 0, fmt.Errorf("%w: video.fps %g: want 0-1000", ErrInvalidConfig, v.GetFps())
 		}
-		return VideoPayloadSize(v.GetWidth(), v.GetHeight(), PixelFormats[v.GetPixelFormat()])
+		pix := PixelFormats[v.GetPixelFormat()]
+		if ext.PixelFormat != "" {
+			pix = ext.PixelFormat
+		}
+		return VideoPayloadSize(v.GetWidth(), v.GetHeight(), pix)
 	case *sdkpb.ConnectionConfig_Audio:
 		a := p.Audio
 		sr, f, pt := int(a.GetSampleRate()), int(a.GetFormat()), int(a.GetPacketTime())
@@ -51,6 +69,12 @@ func PayloadSize(cfg *sdkpb.ConnectionConfig) (uint32, error) {
 // was given (mcm-api.md §8 #3), it recomputes the partitions and refuses any
 // mismatch.
 func ValidateConnectionConfig(cfg *sdkpb.ConnectionConfig) (Layout, error) {
+	return ValidateConnectionConfigExt(cfg, Extensions{})
+}
+
+// ValidateConnectionConfigExt is ValidateConnectionConfig with mediamesh's
+// extensions applied.
+func ValidateConnectionConfigExt(cfg *sdkpb.ConnectionConfig, ext Extensions) (Layout, error) {
 	if cfg == nil {
 		return Layout{}, fmt.Errorf("%w: no config", ErrInvalidConfig)
 	}
@@ -73,8 +97,10 @@ func ValidateConnectionConfig(cfg *sdkpb.ConnectionConfig) (Layout, error) {
 	case *sdkpb.ConnectionConfig_St2110:
 		s := c.St2110
 		switch {
-		case blob:
+		case blob && !ext.BlobOnWire:
 			return Layout{}, fmt.Errorf("%w: blob payloads need a multipoint group, not st2110", ErrIncompatible)
+		case !blob && ext.BlobOnWire:
+			return Layout{}, fmt.Errorf("%w: st2110-40 carries a blob payload (the ANC data), not video or audio", ErrIncompatible)
 		case s.GetTransport() < 0 || s.GetTransport() > sdkpb.ST2110Transport_CONN_TRANSPORT_ST2110_30:
 			return Layout{}, fmt.Errorf("%w: st2110.transport %d unknown", ErrInvalidConfig, s.GetTransport())
 		case s.GetPort() == 0 || s.GetPort() > 65535:
@@ -89,7 +115,7 @@ func ValidateConnectionConfig(cfg *sdkpb.ConnectionConfig) (Layout, error) {
 	default:
 		return Layout{}, fmt.Errorf("%w: connection: want one of multipoint_group, st2110, rdma", ErrInvalidConfig)
 	}
-	size, err := PayloadSize(cfg)
+	size, err := payloadSize(cfg, ext)
 	if err != nil {
 		return Layout{}, err
 	}

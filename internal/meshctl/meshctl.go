@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"send":  {"send a test stream (or raw frames from a file) into a group", runSend},
 		"recv":  {"receive a group's stream, verify it, write raw frames", runRecv},
 		"ls":    {"list a media-proxy's connections", runLs},
+		"sdp":   {"print the SDP of an ST 2110 connection", runSdp},
 		"memif": {"talk memif directly (send|recv), for wire checks against libmemif", runMemif},
 	}
 }

@@ -27,7 +27,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"frobnicate"}, "unknown command"},
-		{[]string{"send", "--video", "1920x1080"}, "--group is required"},
+		{[]string{"send", "--video", "1920x1080"}, "--group URN or --st2110 ADDR:PORT is required"},
 		{[]string{"send", "--group", "g"}, "exactly one of"},
 		{[]string{"send", "--group", "g", "--video", "1920"}, "WIDTHxHEIGHT"},
 		{[]string{"send", "--group", "g", "--blob", "10", "--audio"}, "exactly one of"},
@@ -56,12 +56,12 @@ func TestStreamFlagsMakeValidMCMConfig(t *testing.T) {
 		{group: "g", audio: true, rate: 48000, channels: 2, format: "pcm_s24be", ptime: "1ms", queue: 16},
 		{group: "g", blob: 102400, reliable: true, queue: 16},
 	} {
-		cfg, err := sdk.ParseConnectionConfig(s.connJSON())
+		cfg, err := sdk.ParseConnectionConfig(s.connJSON(false))
 		if err != nil {
-			t.Fatalf("%s: %v", s.connJSON(), err)
+			t.Fatalf("%s: %v", s.connJSON(false), err)
 		}
 		if cfg.Connection.MultipointGroup.URN != "g" || cfg.Options.Reliable != s.reliable {
-			t.Fatalf("%s parsed as %+v", s.connJSON(), cfg)
+			t.Fatalf("%s parsed as %+v", s.connJSON(false), cfg)
 		}
 	}
 	s := streamFlags{proxy: "unix:/run/x/sdk.sock"}

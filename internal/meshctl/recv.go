@@ -28,6 +28,7 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	s.wireDefaults(fs)
 	if err := s.validate(); err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer client.Close()
-	conn, err := client.CreateRxConnectionJSON(ctx, s.connJSON())
+	conn, err := client.CreateRxConnectionJSON(ctx, s.connJSON(true))
 	if err != nil {
 		return err
 	}
@@ -67,6 +68,7 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 	var nlat int
 	var (
 		count, bytes, lost, bad uint64
+		incomplete              uint64 // ST 2110 frames delivered flagged incomplete
 		next                    uint64
 		first, last             time.Time
 		werr                    error
@@ -100,6 +102,9 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 		}
 		last = now
 		p := b.Payload()
+		if fi, ok := b.FrameInfo(); ok && fi.Incomplete {
+			incomplete++
+		}
 		if verify {
 			k := pattern.Index(p)
 			if len(p) >= pattern.HeaderSize && k > next && (s.frames == 0 || k < uint64(s.frames)) {
@@ -138,8 +143,8 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 	}
 	p50, p99 := percentile(lat, 50), percentile(lat, 99)
 	st := conn.Stats()
-	fmt.Fprintf(report, "recv stats frames=%d fps=%.2f seconds=%.2f proxy_gaps=%d reconnects=%d\n",
-		count, fps, last.Sub(first).Seconds(), st.Lost, st.Reconnects)
+	fmt.Fprintf(report, "recv stats frames=%d fps=%.2f seconds=%.2f proxy_gaps=%d reconnects=%d incomplete=%d\n",
+		count, fps, last.Sub(first).Seconds(), st.Lost, st.Reconnects, incomplete)
 	ok := werr == nil && lost == 0 && bad == 0 && (s.frames == 0 || count == uint64(s.frames)) && count > 0
 	verdict := "ok"
 	if !ok {

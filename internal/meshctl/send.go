@@ -24,6 +24,7 @@ func runSend(ctx context.Context, env Env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	s.wireDefaults(fs)
 	if err := s.validate(); err != nil {
 		return err
 	}
@@ -49,11 +50,16 @@ func runSend(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer client.Close()
-	conn, err := client.CreateTxConnectionJSON(ctx, s.connJSON())
+	conn, err := client.CreateTxConnectionJSON(ctx, s.connJSON(false))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	if s.onWire() {
+		if err := reportSDP(ctx, env, s, conn.ID()); err != nil {
+			return err
+		}
+	}
 
 	size := payloadSize(conn, s)
 	pat := pattern.New(size)
@@ -112,6 +118,24 @@ func runSend(ctx context.Context, env Env, args []string) error {
 	el := time.Since(start).Seconds()
 	fmt.Fprintf(env.Stdout, "send ok frames=%d bytes=%d fps=%.2f\n", sent, bytes, float64(sent)/max(el, 1e-9))
 	return nil
+}
+
+// reportSDP tells where the proxy wrote the stream's SDP and, with --sdp
+// FILE, copies it there (for a receiver such as FFmpeg to open).
+func reportSDP(ctx context.Context, env Env, s streamFlags, id string) error {
+	if s.sdp == "" {
+		fmt.Fprintf(env.Stderr, "meshctl send: connection %s; its SDP: meshctl sdp %s\n", id, id)
+		return nil
+	}
+	f, err := os.Create(s.sdp)
+	if err != nil {
+		return err
+	}
+	if err := printSDP(ctx, env, s.proxy, id, f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // payloadSize is the payload bytes per buffer: the calculated size for

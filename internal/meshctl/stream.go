@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,14 @@ type streamFlags struct {
 	reliable bool
 	frames   int
 	timeout  time.Duration
+
+	// ST 2110 instead of a group.
+	st2110    string // ADDR:PORT
+	sdp       string // recv: create from this SDP file; send: write the proxy's SDP here
+	transport string
+	pt        int
+	source    string
+	dropBad   bool
 }
 
 func (s *streamFlags) register(fs *flag.FlagSet, env Env) {
@@ -48,6 +57,26 @@ func (s *streamFlags) register(fs *flag.FlagSet, env Env) {
 	fs.IntVar(&s.queue, "queue", 16, "bufferQueueCapacity: ring slots, 2-128")
 	fs.BoolVar(&s.reliable, "reliable", false, "blob groups: wait for slow receivers instead of dropping")
 	fs.DurationVar(&s.timeout, "timeout", 5*time.Second, "give up when no buffer comes for this long")
+	fs.StringVar(&s.st2110, "st2110", "", "ST 2110 stream ADDR:PORT instead of a group (send: destination; recv: multicast group or local unicast port)")
+	fs.StringVar(&s.sdp, "sdp", "", "ST 2110: recv creates the connection from this SDP FILE; send writes the proxy's SDP of the stream to FILE")
+	fs.StringVar(&s.transport, "transport", "st2110-20", "with --st2110: st2110-20, st2110-22, st2110-30 or st2110-40")
+	fs.IntVar(&s.pt, "pt", 96, "with --st2110: RTP payload type")
+	fs.StringVar(&s.source, "source", "", "with --st2110 recv of a multicast group: the sender's address (source-specific join)")
+	fs.BoolVar(&s.dropBad, "drop-incomplete", false, "with --st2110 recv: drop frames that lost packets instead of delivering them flagged")
+}
+
+// onWire reports an ST 2110 stream rather than a group.
+func (s *streamFlags) onWire() bool { return s.st2110 != "" || s.sdp != "" }
+
+// wireDefaults adjusts defaults for ST 2110 once flags are parsed: the
+// wire carries 10 bits per sample, so the lossless app layout for the test
+// pattern is the wire's own pgroups.
+func (s *streamFlags) wireDefaults(fs *flag.FlagSet) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if s.onWire() && !set["pix"] {
+		s.pix = "yuv422p10rfc4175"
+	}
 }
 
 func defaultProxy(env Env) string {
@@ -74,15 +103,31 @@ func (s *streamFlags) validate() error {
 	if s.blob > 0 {
 		n++
 	}
+	targets := 0
+	for _, t := range []string{s.group, s.st2110} {
+		if t != "" {
+			targets++
+		}
+	}
+	fromSDP := s.sdp != "" && s.st2110 == "" // recv --sdp: the SDP names the stream
 	switch {
-	case s.group == "":
-		return fmt.Errorf("%w: --group is required", ErrUsage)
-	case n != 1:
+	case targets == 0 && !fromSDP:
+		return fmt.Errorf("%w: --group URN or --st2110 ADDR:PORT is required", ErrUsage)
+	case targets > 1:
+		return fmt.Errorf("%w: give --group or --st2110, not both", ErrUsage)
+	case s.group != "" && s.sdp != "":
+		return fmt.Errorf("%w: --sdp goes with ST 2110 streams, not groups", ErrUsage)
+	case n > 1 || (n == 0 && !fromSDP):
 		return fmt.Errorf("%w: give exactly one of --video WxH, --audio, --blob BYTES", ErrUsage)
 	case s.frames < 0:
 		return fmt.Errorf("%w: --frames must not be negative", ErrUsage)
 	case s.timeout <= 0:
 		return fmt.Errorf("%w: --timeout must be positive", ErrUsage)
+	}
+	if s.st2110 != "" {
+		if _, err := netip.ParseAddrPort(s.st2110); err != nil {
+			return fmt.Errorf("%w: --st2110 %q: want IPv4:PORT", ErrUsage, s.st2110)
+		}
 	}
 	if s.video != "" {
 		if _, _, err := parseSize(s.video); err != nil {
@@ -120,8 +165,26 @@ func (s *streamFlags) clientJSON() []byte {
 	return b
 }
 
-// connJSON is MCM's connection config for the stream.
-func (s *streamFlags) connJSON() []byte {
+// wireJSON is MCM's connection.st2110 object for --st2110 / --sdp.
+func (s *streamFlags) wireJSON(rx bool) map[string]any {
+	w := map[string]any{"transport": s.transport, "payloadType": s.pt}
+	if ap, err := netip.ParseAddrPort(s.st2110); err == nil {
+		w["ipAddr"], w["port"] = ap.Addr().String(), int(ap.Port())
+	}
+	if s.source != "" {
+		w["multicastSourceIpAddr"] = s.source
+	}
+	if rx && s.sdp != "" {
+		w["sdpFile"] = s.sdp
+	}
+	if s.dropBad {
+		w["dropIncomplete"] = true
+	}
+	return w
+}
+
+// connJSON is MCM's connection config for the stream; rx for a receiver.
+func (s *streamFlags) connJSON(rx bool) []byte {
 	payload := map[string]any{}
 	switch {
 	case s.video != "":
@@ -129,7 +192,7 @@ func (s *streamFlags) connJSON() []byte {
 		payload["video"] = map[string]any{"width": w, "height": h, "fps": s.fps, "pixelFormat": s.pix}
 	case s.audio:
 		payload["audio"] = map[string]any{"channels": s.channels, "sampleRate": s.rate, "format": s.format, "packetTime": s.ptime}
-	default:
+	case s.blob > 0:
 		payload["blob"] = map[string]any{}
 	}
 	cfg := map[string]any{
@@ -138,6 +201,12 @@ func (s *streamFlags) connJSON() []byte {
 		"maxMetadataSize":     s.metadata,
 		"connection":          map[string]any{"multipointGroup": map[string]any{"urn": s.group}},
 		"payload":             payload,
+	}
+	if s.onWire() {
+		cfg["connection"] = map[string]any{"st2110": s.wireJSON(rx)}
+		if len(payload) == 0 {
+			delete(cfg, "payload") // the SDP says what it is
+		}
 	}
 	if s.reliable {
 		cfg["options"] = map[string]any{"reliable": true}

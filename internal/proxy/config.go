@@ -31,10 +31,15 @@ type Config struct {
 	// LivenessInterval bounds how fast a dead app is detected (default 200ms;
 	// the contract is detection within 1 s).
 	LivenessInterval time.Duration
-	// ST2110 and agent settings are accepted for MCM compatibility and used by
-	// later components.
+	// ST2110IP is the local IPv4 address of the ST 2110 interface (-i):
+	// senders' source address and receivers' join interface.
+	ST2110IP string
+	// PTPClock is a PTP hardware clock (/dev/ptpN) for ST 2110 timestamps;
+	// empty uses the system clock in TAI.
+	PTPClock string
+	// ST2110Dev and the agent settings are accepted for MCM compatibility
+	// and used by later components.
 	ST2110Dev string
-	ST2110IP  string
 	AgentAddr string
 	RDMAIP    string
 	RDMAPorts string

@@ -40,6 +40,7 @@ type conn struct {
 
 	listener *memif.Listener
 	iface    *memif.Interface
+	wire     *wire // st2110 connections: the stream on the wire; nil for groups
 
 	deleted chan struct{}   // closed by delete
 	linked  chan struct{}   // closed once the app's memif link is up
@@ -83,15 +84,19 @@ func newSecret() string {
 
 // createConn validates and registers a connection and starts its memif
 // master. The returned conn waits for its app in a supervisor goroutine.
-func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, reliable, zeroCopy bool) (*conn, error) {
-	layout, err := mcm.ValidateConnectionConfig(cfg)
+func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, reliable, zeroCopy bool, opts mcm.WireOptions) (*conn, error) {
+	onWire := cfg.GetSt2110() != nil
+	if !onWire && !opts.Empty() {
+		return nil, status.Error(codes.InvalidArgument, "st2110 options given for a connection that is not st2110")
+	}
+	layout, err := mcm.ValidateConnectionConfigExt(cfg, mcm.Extensions{
+		BlobOnWire: opts.Transport == "st2110-40", PixelFormat: opts.PixelFormat})
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	mg := cfg.GetMultipointGroup()
 	switch {
-	case cfg.GetSt2110() != nil:
-		return nil, status.Error(codes.Unimplemented, "st2110 connections are not supported yet")
+	case onWire:
 	case cfg.GetRdma() != nil:
 		return nil, status.Error(codes.Unimplemented, "rdma connections are not supported; use a multipoint group")
 	case mg == nil || mg.GetUrn() == "":
@@ -113,7 +118,7 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 		p:        p,
 		id:       id,
 		sender:   sender,
-		zeroCopy: zeroCopy && !sender,
+		zeroCopy: zeroCopy && !sender && !onWire,
 		urn:      mg.GetUrn(),
 		payload:  payloadName(cfg),
 		layout:   layout,
@@ -129,7 +134,12 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 	c.creator, c.local = callerCred(ctx)
 	c.mu.state = stateCreated
 
-	if err := p.join(c, reliable); err != nil {
+	if onWire {
+		if c.wire, err = p.newWire(id, cfg, opts, layout, sender); err != nil {
+			return nil, err
+		}
+		c.payload = c.wire.essence.String() + " " + c.payload
+	} else if err := p.join(c, reliable); err != nil {
 		return nil, err
 	}
 	// MCM's names: media_proxy_<tx|rx>_<uuid>.sock and memif_<tx|rx>_<uuid>.
@@ -138,12 +148,12 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 	secret := newSecret()
 	l, err := memif.Listen(memif.ListenConfig{Path: sock, Perm: 0o660, Log: p.log, CheckPeer: c.checkPeer})
 	if err != nil {
-		p.leave(c)
+		p.abandon(c)
 		return nil, status.Errorf(codes.Internal, "memif socket: %v", err)
 	}
 	if err := p.chown(sock); err != nil {
 		_ = l.Close()
-		p.leave(c)
+		p.abandon(c)
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	iface, err := l.Register(memif.Config{
@@ -158,7 +168,7 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 	})
 	if err != nil {
 		_ = l.Close()
-		p.leave(c)
+		p.abandon(c)
 		return nil, status.Errorf(codes.Internal, "memif interface: %v", err)
 	}
 	c.listener, c.iface = l, iface
@@ -173,7 +183,7 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 	c.param, err = param.Marshal()
 	if err != nil {
 		_ = l.Close()
-		p.leave(c)
+		p.abandon(c)
 		return nil, status.Errorf(codes.InvalidArgument, "memif parameters: %v", err)
 	}
 
@@ -181,7 +191,7 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 	if p.mu.closed {
 		p.mu.Unlock()
 		_ = l.Close()
-		p.leave(c)
+		p.abandon(c)
 		return nil, status.Error(codes.Unavailable, "proxy is shutting down")
 	}
 	p.mu.conns[id] = c
@@ -296,6 +306,12 @@ func (c *conn) maybeJoin() {
 	link := c.mu.link
 	c.mu.Unlock()
 	defer close(c.joined)
+	if c.wire != nil {
+		if err := c.wire.start(link); err != nil {
+			c.p.log.Warn("st2110 stream", "conn_id", c.id, "err", err)
+		}
+		return
+	}
 	g := c.p.groupOf(c.urn)
 	if g == nil {
 		return
@@ -382,7 +398,9 @@ func (c *conn) reclaim() {
 	c.mu.link = nil // nobody starts using it from now on (shareRegion)
 	c.mu.state = stateClosed
 	c.mu.Unlock()
-	if joined {
+	if c.wire != nil {
+		c.wire.close() // stops touching the rings before they are unmapped
+	} else if joined {
 		if g := c.p.groupOf(c.urn); g != nil {
 			if c.sender {
 				_ = g.RemoveSender(c.id)
@@ -402,4 +420,14 @@ func (c *conn) reclaim() {
 	c.p.leave(c)
 	c.end()
 	close(c.exited)
+}
+
+// abandon undoes a createConn that failed after the connection joined its
+// group or bound its stream.
+func (p *Proxy) abandon(c *conn) {
+	if c.wire != nil {
+		c.wire.close()
+		return
+	}
+	p.leave(c)
 }

@@ -17,6 +17,7 @@ import (
 
 	sdkpb "mediamesh/api/mcm/sdk"
 	proxyv1 "mediamesh/api/proxy/v1"
+	"mediamesh/internal/mediaclock"
 	"mediamesh/internal/run"
 )
 
@@ -46,6 +47,7 @@ type Proxy struct {
 		closed bool
 	}
 
+	clock     *mediaclock.Clock // TAI for ST 2110 timestamps
 	run       *run.Group
 	servers   []*grpc.Server
 	sdkSocket string
@@ -103,6 +105,18 @@ func (p *Proxy) Start(ctx context.Context) error {
 	}
 	if err := p.chown(p.cfg.RunDir); err != nil {
 		return err
+	}
+	if p.cfg.PTPClock != "" {
+		c, err := mediaclock.OpenPHC(p.cfg.PTPClock)
+		if err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
+		p.clock = c
+	} else {
+		p.clock = mediaclock.System()
+	}
+	if w := p.clock.Warning(); w != "" {
+		p.log.Warn("st2110 clock: "+w, "source", p.clock.Source())
 	}
 	p.run = run.NewGroup(context.Background())
 
@@ -214,6 +228,9 @@ func (p *Proxy) Close() error {
 		p.mu.Unlock()
 		if p.sdkSocket != "" {
 			_ = os.Remove(p.sdkSocket)
+		}
+		if p.clock != nil {
+			_ = p.clock.Close()
 		}
 		p.log.Info("proxy stopped")
 	})

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	sdkpb "mediamesh/api/mcm/sdk"
+	"mediamesh/internal/mcm"
 )
 
 // MetadataZeroCopy is the gRPC metadata key by which a mediamesh SDK
@@ -36,6 +37,7 @@ func (s *sdkAPI) CreateConnection(ctx context.Context, req *sdkpb.CreateConnecti
 		return nil, status.Error(codes.InvalidArgument, "no config provided")
 	}
 	var reliable, zeroCopy bool
+	var opts mcm.WireOptions
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		for _, v := range md.Get(MetadataReliable) {
 			reliable = reliable || v == "true"
@@ -43,8 +45,14 @@ func (s *sdkAPI) CreateConnection(ctx context.Context, req *sdkpb.CreateConnecti
 		for _, v := range md.Get(MetadataZeroCopy) {
 			zeroCopy = zeroCopy || v == "true"
 		}
+		if v := md.Get(mcm.MetadataWireOptions); len(v) > 0 {
+			var err error
+			if opts, err = mcm.ParseWireOptions([]byte(v[0])); err != nil {
+				return nil, status.Error(codes.InvalidArgument, err.Error())
+			}
+		}
 	}
-	c, err := s.p.createConn(ctx, req.GetConfig(), reliable, zeroCopy)
+	c, err := s.p.createConn(ctx, req.GetConfig(), reliable, zeroCopy, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,103 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type GetSDPRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ConnId        string                 `protobuf:"bytes,1,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSDPRequest) Reset() {
+	*x = GetSDPRequest{}
+	mi := &file_proxy_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSDPRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSDPRequest) ProtoMessage() {}
+
+func (x *GetSDPRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proxy_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSDPRequest.ProtoReflect.Descriptor instead.
+func (*GetSDPRequest) Descriptor() ([]byte, []int) {
+	return file_proxy_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetSDPRequest) GetConnId() string {
+	if x != nil {
+		return x.ConnId
+	}
+	return ""
+}
+
+type GetSDPResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Sdp   string                 `protobuf:"bytes,1,opt,name=sdp,proto3" json:"sdp,omitempty"`
+	// path is the file in the run directory holding the same text (tx).
+	Path          string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSDPResponse) Reset() {
+	*x = GetSDPResponse{}
+	mi := &file_proxy_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSDPResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSDPResponse) ProtoMessage() {}
+
+func (x *GetSDPResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_proxy_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSDPResponse.ProtoReflect.Descriptor instead.
+func (*GetSDPResponse) Descriptor() ([]byte, []int) {
+	return file_proxy_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetSDPResponse) GetSdp() string {
+	if x != nil {
+		return x.Sdp
+	}
+	return ""
+}
+
+func (x *GetSDPResponse) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
 type ListConnectionsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -33,7 +130,7 @@ type ListConnectionsRequest struct {
 
 func (x *ListConnectionsRequest) Reset() {
 	*x = ListConnectionsRequest{}
-	mi := &file_proxy_proto_msgTypes[0]
+	mi := &file_proxy_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +142,7 @@ func (x *ListConnectionsRequest) String() string {
 func (*ListConnectionsRequest) ProtoMessage() {}
 
 func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proxy_proto_msgTypes[0]
+	mi := &file_proxy_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +155,7 @@ func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
-	return file_proxy_proto_rawDescGZIP(), []int{0}
+	return file_proxy_proto_rawDescGZIP(), []int{2}
 }
 
 type ConnectionInfo struct {
@@ -78,13 +175,19 @@ type ConnectionInfo struct {
 	PeerPid       uint32 `protobuf:"varint,12,opt,name=peer_pid,json=peerPid,proto3" json:"peer_pid,omitempty"`
 	PeerUid       uint32 `protobuf:"varint,13,opt,name=peer_uid,json=peerUid,proto3" json:"peer_uid,omitempty"`
 	CreatedUnixMs int64  `protobuf:"varint,14,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
+	// wire describes an ST 2110 connection's stream, e.g.
+	// "st2110-20 tx 127.0.0.1:40000 -> 239.1.1.1:5004"; empty for groups.
+	Wire string `protobuf:"bytes,15,opt,name=wire,proto3" json:"wire,omitempty"`
+	// wire_stats are the stream's non-zero counters: frames, packets,
+	// lost, incomplete, malformed, wrong_pt, out_of_frame, ...
+	WireStats     map[string]uint64 `protobuf:"bytes,16,rep,name=wire_stats,json=wireStats,proto3" json:"wire_stats,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConnectionInfo) Reset() {
 	*x = ConnectionInfo{}
-	mi := &file_proxy_proto_msgTypes[1]
+	mi := &file_proxy_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -96,7 +199,7 @@ func (x *ConnectionInfo) String() string {
 func (*ConnectionInfo) ProtoMessage() {}
 
 func (x *ConnectionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_proxy_proto_msgTypes[1]
+	mi := &file_proxy_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -109,7 +212,7 @@ func (x *ConnectionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionInfo.ProtoReflect.Descriptor instead.
 func (*ConnectionInfo) Descriptor() ([]byte, []int) {
-	return file_proxy_proto_rawDescGZIP(), []int{1}
+	return file_proxy_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ConnectionInfo) GetId() string {
@@ -210,6 +313,20 @@ func (x *ConnectionInfo) GetCreatedUnixMs() int64 {
 	return 0
 }
 
+func (x *ConnectionInfo) GetWire() string {
+	if x != nil {
+		return x.Wire
+	}
+	return ""
+}
+
+func (x *ConnectionInfo) GetWireStats() map[string]uint64 {
+	if x != nil {
+		return x.WireStats
+	}
+	return nil
+}
+
 type ListConnectionsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Connections   []*ConnectionInfo      `protobuf:"bytes,1,rep,name=connections,proto3" json:"connections,omitempty"`
@@ -219,7 +336,7 @@ type ListConnectionsResponse struct {
 
 func (x *ListConnectionsResponse) Reset() {
 	*x = ListConnectionsResponse{}
-	mi := &file_proxy_proto_msgTypes[2]
+	mi := &file_proxy_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -231,7 +348,7 @@ func (x *ListConnectionsResponse) String() string {
 func (*ListConnectionsResponse) ProtoMessage() {}
 
 func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proxy_proto_msgTypes[2]
+	mi := &file_proxy_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -244,7 +361,7 @@ func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectionsResponse) Descriptor() ([]byte, []int) {
-	return file_proxy_proto_rawDescGZIP(), []int{2}
+	return file_proxy_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListConnectionsResponse) GetConnections() []*ConnectionInfo {
@@ -258,8 +375,13 @@ var File_proxy_proto protoreflect.FileDescriptor
 
 const file_proxy_proto_rawDesc = "" +
 	"\n" +
-	"\vproxy.proto\x12\x12mediamesh.proxy.v1\"\x18\n" +
-	"\x16ListConnectionsRequest\"\x87\x03\n" +
+	"\vproxy.proto\x12\x12mediamesh.proxy.v1\"(\n" +
+	"\rGetSDPRequest\x12\x17\n" +
+	"\aconn_id\x18\x01 \x01(\tR\x06connId\"6\n" +
+	"\x0eGetSDPResponse\x12\x10\n" +
+	"\x03sdp\x18\x01 \x01(\tR\x03sdp\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\"\x18\n" +
+	"\x16ListConnectionsRequest\"\xab\x04\n" +
 	"\x0eConnectionInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
@@ -276,12 +398,19 @@ const file_proxy_proto_rawDesc = "" +
 	"\adropped\x18\v \x01(\x04R\adropped\x12\x19\n" +
 	"\bpeer_pid\x18\f \x01(\rR\apeerPid\x12\x19\n" +
 	"\bpeer_uid\x18\r \x01(\rR\apeerUid\x12&\n" +
-	"\x0fcreated_unix_ms\x18\x0e \x01(\x03R\rcreatedUnixMs\"_\n" +
+	"\x0fcreated_unix_ms\x18\x0e \x01(\x03R\rcreatedUnixMs\x12\x12\n" +
+	"\x04wire\x18\x0f \x01(\tR\x04wire\x12P\n" +
+	"\n" +
+	"wire_stats\x18\x10 \x03(\v21.mediamesh.proxy.v1.ConnectionInfo.WireStatsEntryR\twireStats\x1a<\n" +
+	"\x0eWireStatsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"_\n" +
 	"\x17ListConnectionsResponse\x12D\n" +
-	"\vconnections\x18\x01 \x03(\v2\".mediamesh.proxy.v1.ConnectionInfoR\vconnections2x\n" +
+	"\vconnections\x18\x01 \x03(\v2\".mediamesh.proxy.v1.ConnectionInfoR\vconnections2\xc9\x01\n" +
 	"\n" +
 	"ProxyAdmin\x12j\n" +
-	"\x0fListConnections\x12*.mediamesh.proxy.v1.ListConnectionsRequest\x1a+.mediamesh.proxy.v1.ListConnectionsResponseB Z\x1emediamesh/api/proxy/v1;proxyv1b\x06proto3"
+	"\x0fListConnections\x12*.mediamesh.proxy.v1.ListConnectionsRequest\x1a+.mediamesh.proxy.v1.ListConnectionsResponse\x12O\n" +
+	"\x06GetSDP\x12!.mediamesh.proxy.v1.GetSDPRequest\x1a\".mediamesh.proxy.v1.GetSDPResponseB Z\x1emediamesh/api/proxy/v1;proxyv1b\x06proto3"
 
 var (
 	file_proxy_proto_rawDescOnce sync.Once
@@ -295,21 +424,27 @@ func file_proxy_proto_rawDescGZIP() []byte {
 	return file_proxy_proto_rawDescData
 }
 
-var file_proxy_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_proxy_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_proxy_proto_goTypes = []any{
-	(*ListConnectionsRequest)(nil),  // 0: mediamesh.proxy.v1.ListConnectionsRequest
-	(*ConnectionInfo)(nil),          // 1: mediamesh.proxy.v1.ConnectionInfo
-	(*ListConnectionsResponse)(nil), // 2: mediamesh.proxy.v1.ListConnectionsResponse
+	(*GetSDPRequest)(nil),           // 0: mediamesh.proxy.v1.GetSDPRequest
+	(*GetSDPResponse)(nil),          // 1: mediamesh.proxy.v1.GetSDPResponse
+	(*ListConnectionsRequest)(nil),  // 2: mediamesh.proxy.v1.ListConnectionsRequest
+	(*ConnectionInfo)(nil),          // 3: mediamesh.proxy.v1.ConnectionInfo
+	(*ListConnectionsResponse)(nil), // 4: mediamesh.proxy.v1.ListConnectionsResponse
+	nil,                             // 5: mediamesh.proxy.v1.ConnectionInfo.WireStatsEntry
 }
 var file_proxy_proto_depIdxs = []int32{
-	1, // 0: mediamesh.proxy.v1.ListConnectionsResponse.connections:type_name -> mediamesh.proxy.v1.ConnectionInfo
-	0, // 1: mediamesh.proxy.v1.ProxyAdmin.ListConnections:input_type -> mediamesh.proxy.v1.ListConnectionsRequest
-	2, // 2: mediamesh.proxy.v1.ProxyAdmin.ListConnections:output_type -> mediamesh.proxy.v1.ListConnectionsResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	5, // 0: mediamesh.proxy.v1.ConnectionInfo.wire_stats:type_name -> mediamesh.proxy.v1.ConnectionInfo.WireStatsEntry
+	3, // 1: mediamesh.proxy.v1.ListConnectionsResponse.connections:type_name -> mediamesh.proxy.v1.ConnectionInfo
+	2, // 2: mediamesh.proxy.v1.ProxyAdmin.ListConnections:input_type -> mediamesh.proxy.v1.ListConnectionsRequest
+	0, // 3: mediamesh.proxy.v1.ProxyAdmin.GetSDP:input_type -> mediamesh.proxy.v1.GetSDPRequest
+	4, // 4: mediamesh.proxy.v1.ProxyAdmin.ListConnections:output_type -> mediamesh.proxy.v1.ListConnectionsResponse
+	1, // 5: mediamesh.proxy.v1.ProxyAdmin.GetSDP:output_type -> mediamesh.proxy.v1.GetSDPResponse
+	4, // [4:6] is the sub-list for method output_type
+	2, // [2:4] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_proxy_proto_init() }
@@ -323,7 +458,7 @@ func file_proxy_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proxy_proto_rawDesc), len(file_proxy_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

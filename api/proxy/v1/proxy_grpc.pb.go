@@ -24,6 +24,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	ProxyAdmin_ListConnections_FullMethodName = "/mediamesh.proxy.v1.ProxyAdmin/ListConnections"
+	ProxyAdmin_GetSDP_FullMethodName          = "/mediamesh.proxy.v1.ProxyAdmin/GetSDP"
 )
 
 // ProxyAdminClient is the client API for ProxyAdmin service.
@@ -32,6 +33,10 @@ const (
 type ProxyAdminClient interface {
 	// ListConnections returns every connection of the proxy with live counters.
 	ListConnections(ctx context.Context, in *ListConnectionsRequest, opts ...grpc.CallOption) (*ListConnectionsResponse, error)
+	// GetSDP returns the session description of an ST 2110 connection: the
+	// one media-proxy wrote for a tx connection, or the one an rx connection
+	// was created from.
+	GetSDP(ctx context.Context, in *GetSDPRequest, opts ...grpc.CallOption) (*GetSDPResponse, error)
 }
 
 type proxyAdminClient struct {
@@ -52,12 +57,26 @@ func (c *proxyAdminClient) ListConnections(ctx context.Context, in *ListConnecti
 	return out, nil
 }
 
+func (c *proxyAdminClient) GetSDP(ctx context.Context, in *GetSDPRequest, opts ...grpc.CallOption) (*GetSDPResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSDPResponse)
+	err := c.cc.Invoke(ctx, ProxyAdmin_GetSDP_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProxyAdminServer is the server API for ProxyAdmin service.
 // All implementations must embed UnimplementedProxyAdminServer
 // for forward compatibility.
 type ProxyAdminServer interface {
 	// ListConnections returns every connection of the proxy with live counters.
 	ListConnections(context.Context, *ListConnectionsRequest) (*ListConnectionsResponse, error)
+	// GetSDP returns the session description of an ST 2110 connection: the
+	// one media-proxy wrote for a tx connection, or the one an rx connection
+	// was created from.
+	GetSDP(context.Context, *GetSDPRequest) (*GetSDPResponse, error)
 	mustEmbedUnimplementedProxyAdminServer()
 }
 
@@ -70,6 +89,9 @@ type UnimplementedProxyAdminServer struct{}
 
 func (UnimplementedProxyAdminServer) ListConnections(context.Context, *ListConnectionsRequest) (*ListConnectionsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListConnections not implemented")
+}
+func (UnimplementedProxyAdminServer) GetSDP(context.Context, *GetSDPRequest) (*GetSDPResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetSDP not implemented")
 }
 func (UnimplementedProxyAdminServer) mustEmbedUnimplementedProxyAdminServer() {}
 func (UnimplementedProxyAdminServer) testEmbeddedByValue()                    {}
@@ -110,6 +132,24 @@ func _ProxyAdmin_ListConnections_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProxyAdmin_GetSDP_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSDPRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProxyAdminServer).GetSDP(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProxyAdmin_GetSDP_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProxyAdminServer).GetSDP(ctx, req.(*GetSDPRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ProxyAdmin_ServiceDesc is the grpc.ServiceDesc for ProxyAdmin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -120,6 +160,10 @@ var ProxyAdmin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListConnections",
 			Handler:    _ProxyAdmin_ListConnections_Handler,
+		},
+		{
+			MethodName: "GetSDP",
+			Handler:    _ProxyAdmin_GetSDP_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
