@@ -127,6 +127,9 @@ func (c *Client) create(ctx context.Context, cfg ConnectionConfig, tx bool) (*Co
 	if tx {
 		op = "create tx connection"
 	}
+	if err := cfg.resolveSDP(); err != nil {
+		return nil, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

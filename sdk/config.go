@@ -286,7 +286,8 @@ type Blob struct{}
 
 // ParseConnectionConfig parses MCM's connection JSON. Unknown keys are
 // ignored as in MCM; a key of the wrong type or an invalid value is an
-// error naming the key.
+// error naming the key. An st2110 endpoint with an SDP (mediamesh's
+// connection.st2110.sdp or sdpFile) is filled from it, reading the file.
 func ParseConnectionConfig(data []byte) (ConnectionConfig, error) {
 	var raw struct {
 		Connection json.RawMessage `json:"connection"`
@@ -300,6 +301,9 @@ func ParseConnectionConfig(data []byte) (ConnectionConfig, error) {
 	}
 	if raw.Connection == nil {
 		return ConnectionConfig{}, configErr(ErrCodeConnConfigInval, "connection: required; want one of multipointGroup, st2110, rdma")
+	}
+	if err := c.resolveSDP(); err != nil {
+		return ConnectionConfig{}, err
 	}
 	return c, c.Validate()
 }

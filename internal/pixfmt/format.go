@@ -121,23 +121,24 @@ func frameBytes(f Format, pixels int) (int, error) {
 		return 0, fmt.Errorf("%w: v210 frame of %d pixels: want a multiple of %d", ErrGeometry, pixels, v210Pixels)
 	}
 	// Every layout takes at least 2 bytes a pixel, so this bound comes
-	// first and keeps the products below from overflowing.
+	// first; the size is then computed in int64, which cannot overflow.
 	if pixels > maxFrameBytes/2 {
 		return 0, fmt.Errorf("%w: %d pixels exceed a 2 GiB frame", ErrGeometry, pixels)
 	}
-	var n int
+	p := int64(pixels)
+	var n int64
 	switch f {
 	case PGroup10:
-		n = pixels / 2 * pgroup10Bytes
+		n = p / 2 * pgroup10Bytes
 	case PGroup8:
-		n = pixels / 2 * pgroup8Bytes
+		n = p / 2 * pgroup8Bytes
 	case YUV422P10LE:
-		n = pixels * 4
+		n = p * 4
 	case V210:
-		n = pixels / v210Pixels * v210Bytes
+		n = p / v210Pixels * v210Bytes
 	}
 	if n > maxFrameBytes {
 		return 0, fmt.Errorf("%w: %s frame of %d pixels is %d bytes, over 2 GiB", ErrGeometry, f, pixels, n)
 	}
-	return n, nil
+	return int(n), nil
 }

@@ -75,7 +75,8 @@ func span(f Format, wire, frame []byte, pixels, first, n int, wireName, frameNam
 		return nil, nil, fmt.Errorf("%w: %s holds %d bytes, a %s frame of %d pixels needs %d",
 			ErrShort, frameName, len(frame), f, pixels, size)
 	}
-	// Written so that no sum can overflow: pgroups ≤ 2^29.
+	// No sum or product below can overflow: the frame fits an int and
+	// takes at least PGroupBytes a pgroup in every layout.
 	pgroups := pixels / 2
 	if first < 0 || n < 0 || first > pgroups || n > pgroups-first {
 		return nil, nil, fmt.Errorf("%w: pgroups [%d, %d+%d) outside the frame's [0, %d)",
