@@ -2,6 +2,7 @@ package pacing
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,7 @@ const maxSleep = 100 * time.Millisecond
 // Lateness may be read from any goroutine. Close releases its timer.
 type Waiter struct {
 	Clock *mediaclock.Clock // time base of the deadlines; required
-	Spin  time.Duration     // spin this long before a deadline; 0 = DefaultSpin
+	Spin  time.Duration     // spin this long before a deadline; 0 = DefaultSpin; < 0 = never spin
 
 	late [5]atomic.Uint64 // wake-ups by lateness: ≤1µs, ≤10µs, ≤50µs, ≤200µs, more
 
@@ -47,11 +48,30 @@ type Waiter struct {
 	watched   <-chan struct{}
 	stopWatch func() bool
 	closed    bool
+
+	woken atomic.Bool                // Wake was called: the current or next Until returns ErrWoken
+	box   atomic.Pointer[sleeperBox] // the sleeper, for Wake from other goroutines
+}
+
+// sleeperBox lets Wake reach the sleeper atomically.
+type sleeperBox struct{ s sleeper }
+
+// ErrWoken is Until's result when Wake ended it before the deadline.
+var ErrWoken = errors.New("pacing: woken before the deadline")
+
+// Wake makes the current Until return ErrWoken at once, or the next one if
+// none is waiting: how a scheduler that sleeps toward its earliest job is
+// told about an earlier one. Safe from any goroutine.
+func (w *Waiter) Wake() {
+	w.woken.Store(true)
+	if b := w.box.Load(); b != nil {
+		b.s.wake()
+	}
 }
 
 // sleeper is a cancellable sleep: the platform's timer.
 type sleeper interface {
-	sleep(d time.Duration) error // block for about d, or until wake
+	sleep(d time.Duration, woken *atomic.Bool) error // block for about d, or until wake; at once if woken is set once armed
 	wake()                       // end a sleep now; safe from any goroutine, also after close
 	close() error
 }
@@ -76,7 +96,10 @@ func (w *Waiter) Until(ctx context.Context, deadline int64) (lateNS int64, err e
 		return 0, ErrNoClock
 	}
 	spin := int64(w.Spin)
-	if spin <= 0 {
+	switch {
+	case spin < 0:
+		spin = 0 // never spin: sleep to the deadline, accept the wake-up error
+	case spin == 0:
 		spin = int64(DefaultSpin)
 	}
 	done := ctx.Done()
@@ -85,6 +108,9 @@ func (w *Waiter) Until(ctx context.Context, deadline int64) (lateNS int64, err e
 		case <-done:
 			return 0, ctx.Err()
 		default:
+		}
+		if w.woken.Swap(false) {
+			return 0, ErrWoken
 		}
 		rem := deadline - w.Clock.Now()
 		if rem <= 0 {
@@ -125,6 +151,7 @@ func (w *Waiter) sleep(ctx context.Context, d time.Duration) error {
 			w.noTimerfd = true
 		} else {
 			w.sleeper = s
+			w.box.Store(&sleeperBox{s: s})
 		}
 	}
 	if w.sleeper == nil {
@@ -135,7 +162,7 @@ func (w *Waiter) sleep(ctx context.Context, d time.Duration) error {
 		w.watched = done
 		w.stopWatch = context.AfterFunc(ctx, w.sleeper.wake)
 	}
-	return w.sleeper.sleep(d)
+	return w.sleeper.sleep(d, &w.woken)
 }
 
 // sleepTimer is the portable sleep on the runtime timer (ms-granular when
@@ -176,6 +203,7 @@ func (w *Waiter) Close() error {
 	if w.sleeper == nil {
 		return nil
 	}
+	w.box.Store(nil)
 	err := w.sleeper.close()
 	w.sleeper = nil
 	return err

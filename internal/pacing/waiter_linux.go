@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,12 +34,17 @@ func newSleeper() (sleeper, error) {
 	return &timerfdSleeper{fd: fd, file: os.NewFile(uintptr(fd), "pacing-timerfd")}, nil
 }
 
-func (s *timerfdSleeper) sleep(d time.Duration) error {
+func (s *timerfdSleeper) sleep(d time.Duration, woken *atomic.Bool) error {
 	// Arming resets the expiration count, so a wake that fired while no
 	// sleep was pending does not end this one early.
 	its := unix.ItimerSpec{Value: unix.NsecToTimespec(max(int64(d), 1))}
 	if err := unix.TimerfdSettime(s.fd, 0, &its, nil); err != nil {
 		return err
+	}
+	// A Wake that set woken before this arming had its 1 ns timer
+	// overwritten: see it here. One after it re-arms the timer after ours.
+	if woken.Load() {
+		return nil
 	}
 	if _, err := s.file.Read(s.buf[:]); err != nil && !errors.Is(err, unix.EAGAIN) {
 		return err

@@ -18,6 +18,7 @@ import (
 	sdkpb "mediamesh/api/mcm/sdk"
 	proxyv1 "mediamesh/api/proxy/v1"
 	"mediamesh/internal/mediaclock"
+	"mediamesh/internal/st2110"
 	"mediamesh/internal/run"
 )
 
@@ -48,6 +49,7 @@ type Proxy struct {
 	}
 
 	clock     *mediaclock.Clock // TAI for ST 2110 timestamps
+	pacer     *st2110.Pacer     // runs every ST 2110 sender's paced bursts
 	run       *run.Group
 	servers   []*grpc.Server
 	sdkSocket string
@@ -118,6 +120,7 @@ func (p *Proxy) Start(ctx context.Context) error {
 	if w := p.clock.Warning(); w != "" {
 		p.log.Warn("st2110 clock: "+w, "source", p.clock.Source())
 	}
+	p.pacer = st2110.NewPacer(p.clock, 0)
 	p.run = run.NewGroup(context.Background())
 
 	p.sdkSocket = filepath.Join(p.cfg.RunDir, SDKSocketName)
@@ -228,6 +231,9 @@ func (p *Proxy) Close() error {
 		p.mu.Unlock()
 		if p.sdkSocket != "" {
 			_ = os.Remove(p.sdkSocket)
+		}
+		if p.pacer != nil {
+			_ = p.pacer.Close() // after the connections: no sender uses it now
 		}
 		if p.clock != nil {
 			_ = p.clock.Close()

@@ -98,6 +98,9 @@ type Config struct {
 
 	// Sender: Mode is how packets reach the kernel (default GSO).
 	Mode netio.Mode
+	// Pacer runs the sender's paced bursts together with other senders'
+	// (media-proxy shares one); nil gives the sender a Pacer of its own.
+	Pacer *Pacer
 
 	// Receiver: ReorderWindow is how many packets of a newer frame may
 	// arrive before an older frame is finished (default 64).

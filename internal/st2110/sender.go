@@ -57,7 +57,10 @@ type Sender struct {
 	last    int64  // frame period of the last video frame sent
 	hasLast bool
 	bytes   int // RTP payload bytes in the batch
-	waiter  pacing.Waiter
+	cur     txFrame
+	job     pacedJob
+	worker  *pacerWorker
+	ownPace *Pacer // when the config named no Pacer
 
 	// Video (-20).
 	plan   *rfc4175.Plan
@@ -67,9 +70,9 @@ type Sender struct {
 	pixels int
 
 	// JPEG XS (-22).
-	jxs   *rfc9134.Packetizer
-	fcnt  uint8
-	jxsHW int // largest packet payload: codestream bytes per packet
+	jxs      *rfc9134.Packetizer
+	fcnt     uint8
+	jxsModel pacing.Model
 
 	// Audio (-30).
 	audioTS   uint32
@@ -95,7 +98,8 @@ func NewSender(cfg Config, log *slog.Logger) (*Sender, error) {
 		_, _ = rand.Read(b[:])
 		cfg.SSRC = binary.BigEndian.Uint32(b[:]) | 1
 	}
-	s := &Sender{cfg: cfg, log: log, waiter: pacing.Waiter{Clock: cfg.Clock}}
+	s := &Sender{cfg: cfg, log: log}
+	s.job.done = make(chan struct{}, 1)
 	var err error
 	switch cfg.Essence {
 	case Video:
@@ -172,7 +176,6 @@ func (s *Sender) prepareJXS() error {
 		s.burst = 16
 	}
 	s.burst = min(s.burst, 64)
-	s.jxsHW = s.cfg.MaxPacket - rtp.HeaderSize - rfc9134.HeaderSize
 	return nil
 }
 
@@ -203,6 +206,14 @@ func (s *Sender) Start(ctx context.Context, src Source) error {
 		return err
 	}
 	s.src = src
+	pacer := s.cfg.Pacer
+	if pacer == nil && !s.cfg.Video.Unpaced {
+		s.ownPace = NewPacer(s.cfg.Clock, 1)
+		pacer = s.ownPace
+	}
+	if pacer != nil {
+		s.worker = pacer.worker()
+	}
 	s.grp = run.NewGroup(context.Background())
 	s.grp.Go("st2110-tx", s.loop)
 	s.log.Debug("st2110 sender started", "essence", s.cfg.Essence, "to", s.cfg.Net.Remote,
@@ -223,7 +234,9 @@ func (s *Sender) Close() error {
 		if s.grp != nil {
 			_ = s.grp.Wait()
 		}
-		_ = s.waiter.Close() // its timerfd; the loop has returned
+		if s.ownPace != nil {
+			_ = s.ownPace.Close()
+		}
 	})
 	return nil
 }
@@ -339,62 +352,90 @@ func (s *Sender) slot(tai int64) (n int64, base int64) {
 	return n, mediaclock.FrameStart(n, r)
 }
 
-// pace waits until packet i's time of the frame based at base.
-func (s *Sender) pace(ctx context.Context, m *pacing.Model, base int64, i int) error {
-	if s.cfg.Video.Unpaced {
-		return nil
-	}
-	late, err := s.waiter.Until(ctx, m.PacketTime(base, i))
-	if err != nil {
-		return err
-	}
-	s.stats.PacingSteps.Add(1)
-	if late > lateSlack {
-		s.stats.PacingLate.Add(1)
-	}
-	return nil
+// txFrame is the frame being sent: the burster a Pacer worker steps, or
+// the sender itself when unpaced. It aliases the app's buffer until done.
+type txFrame struct {
+	s     *Sender
+	data  []byte
+	ts    uint32
+	base  int64
+	next  int // first packet of the next burst
+	count int // packets in the frame
+	model *pacing.Model
+	burst func(first int) // sends the packets of one burst
+	jfcnt uint8           // -22: frame counter
 }
 
-func (s *Sender) video(ctx context.Context, frame []byte, tai int64) error {
-	if len(frame) != s.appLen {
+var _ burster = (*txFrame)(nil)
+
+func (f *txFrame) step() (int64, bool) {
+	f.burst(f.next)
+	f.next += f.s.burst
+	if f.next >= f.count {
+		return 0, true
+	}
+	return f.model.PacketTime(f.base, f.next), false
+}
+
+// run sends the frame: through the Pacer, bursts on the ST 2110-21
+// schedule, or all at once when unpaced.
+func (s *Sender) run(ctx context.Context, f *txFrame) error {
+	if s.cfg.Video.Unpaced {
+		for {
+			if _, done := f.step(); done {
+				return nil
+			}
+		}
+	}
+	s.job.b, s.job.due = f, f.model.PacketTime(f.base, 0)
+	s.job.stats = &s.stats
+	s.job.stop.Store(false)
+	return s.worker.run(ctx, &s.job)
+}
+
+func (s *Sender) video(ctx context.Context, data []byte, tai int64) error {
+	if len(data) != s.appLen {
 		s.stats.BadBuffers.Add(1)
 		return nil
 	}
 	n, base := s.slot(tai)
-	ts := mediaclock.FrameRTP(n, s.cfg.Video.Rate)
-	f := s.cfg.Video.Format
-	pass := f.Passthrough()
-	pgb := f.PGroupBytes()
+	f := &s.cur
+	*f = txFrame{s: s, data: data, ts: mediaclock.FrameRTP(n, s.cfg.Video.Rate), base: base,
+		count: len(s.plan.Packets), model: &s.model, burst: s.videoBurst}
+	return s.run(ctx, f)
+}
+
+// videoBurst sends packets first… of the current -20 frame, converting
+// pgroups from the app's layout when it is not the wire's.
+func (s *Sender) videoBurst(first int) {
+	f := &s.cur
+	pf := s.cfg.Video.Format
+	pass := pf.Passthrough()
+	pgb := pf.PGroupBytes()
 	pkts := s.plan.Packets
 	last := len(pkts) - 1
-	for first := 0; first <= last; first += s.burst {
-		if err := s.pace(ctx, &s.model, base, first); err != nil {
-			return err
-		}
-		s.batch.Reset()
-		conv := s.conv
-		for i := first; i < min(first+s.burst, last+1); i++ {
-			p := &pkts[i]
-			h := s.hdrs[(i-first)*maxHeader:]
-			hl := s.rtpHeader(h, ts, i == last)
-			hl += s.plan.PutHeader(h[hl:], i, uint16(s.seq>>16))
-			var data []byte
-			if pass {
-				data = frame[p.Offset : p.Offset+p.Bytes]
-			} else {
-				data = conv[:p.Bytes]
-				conv = conv[p.Bytes:]
-				if err := pixfmt.Pack(f, data, frame, s.pixels, p.PGroup, p.Bytes/pgb); err != nil {
-					s.stats.BadBuffers.Add(1)
-					return nil
-				}
+	s.batch.Reset()
+	conv := s.conv
+	for i := first; i < min(first+s.burst, last+1); i++ {
+		p := &pkts[i]
+		h := s.hdrs[(i-first)*maxHeader:]
+		hl := s.rtpHeader(h, f.ts, i == last)
+		hl += s.plan.PutHeader(h[hl:], i, uint16(s.seq>>16))
+		var data []byte
+		if pass {
+			data = f.data[p.Offset : p.Offset+p.Bytes]
+		} else {
+			data = conv[:p.Bytes]
+			conv = conv[p.Bytes:]
+			if err := pixfmt.Pack(pf, data, f.data, s.pixels, p.PGroup, p.Bytes/pgb); err != nil {
+				s.stats.BadBuffers.Add(1) // cannot happen: the plan and size were checked
+				return
 			}
-			s.add(h[:hl], data)
-			s.seq++
 		}
-		s.send()
+		s.add(h[:hl], data)
+		s.seq++
 	}
-	return nil
+	s.send()
 }
 
 // rtpHeader writes the next packet's RTP header into h.
@@ -428,28 +469,28 @@ func (s *Sender) jpegxs(ctx context.Context, cs []byte, tai int64) error {
 		return nil
 	}
 	n, base := s.slot(tai)
-	ts := mediaclock.FrameRTP(n, s.cfg.Video.Rate)
-	count := s.jxs.Count(len(cs))
-	m := s.model
-	m.Packets = count
-	frame := s.fcnt & 0x1f
+	s.jxsModel = s.model
+	s.jxsModel.Packets = s.jxs.Count(len(cs))
+	f := &s.cur
+	*f = txFrame{s: s, data: cs, ts: mediaclock.FrameRTP(n, s.cfg.Video.Rate), base: base,
+		count: s.jxsModel.Packets, model: &s.jxsModel, burst: s.jxsBurst, jfcnt: s.fcnt & 0x1f}
 	s.fcnt++
-	for first := 0; first < count; first += s.burst {
-		if err := s.pace(ctx, &m, base, first); err != nil {
-			return err
-		}
-		s.batch.Reset()
-		for i := first; i < min(first+s.burst, count); i++ {
-			jh, from, to := s.jxs.Packet(i, len(cs), frame, 0)
-			h := s.hdrs[(i-first)*maxHeader:]
-			hl := s.rtpHeader(h, ts, i == count-1)
-			k, _ := jh.MarshalTo(h[hl:])
-			s.add(h[:hl+k], cs[from:to])
-			s.seq++
-		}
-		s.send()
+	return s.run(ctx, f)
+}
+
+// jxsBurst sends packets first… of the current -22 codestream.
+func (s *Sender) jxsBurst(first int) {
+	f := &s.cur
+	s.batch.Reset()
+	for i := first; i < min(first+s.burst, f.count); i++ {
+		jh, from, to := s.jxs.Packet(i, len(f.data), f.jfcnt, 0)
+		h := s.hdrs[(i-first)*maxHeader:]
+		hl := s.rtpHeader(h, f.ts, i == f.count-1)
+		k, _ := jh.MarshalTo(h[hl:])
+		s.add(h[:hl+k], f.data[from:to])
+		s.seq++
 	}
-	return nil
+	s.send()
 }
 
 // audio sends one packet time. Its RTP timestamp counts samples: it
