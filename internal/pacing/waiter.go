@@ -72,7 +72,7 @@ func (w *Waiter) Wake() {
 // sleeper is a cancellable sleep: the platform's timer.
 type sleeper interface {
 	sleep(d time.Duration, woken *atomic.Bool) error // block for about d, or until wake; at once if woken is set once armed
-	wake()                       // end a sleep now; safe from any goroutine, also after close
+	wake()                                           // end a sleep now; safe from any goroutine, also after close
 	close() error
 }
 

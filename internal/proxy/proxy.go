@@ -18,8 +18,8 @@ import (
 	sdkpb "mediamesh/api/mcm/sdk"
 	proxyv1 "mediamesh/api/proxy/v1"
 	"mediamesh/internal/mediaclock"
-	"mediamesh/internal/st2110"
 	"mediamesh/internal/run"
+	"mediamesh/internal/st2110"
 )
 
 // SDKSocketName is the file name of the SDK API unix socket in the run dir.

@@ -42,8 +42,8 @@ type burster interface {
 
 // pacedJob is a frame handed to a worker.
 type pacedJob struct {
-	b    burster
-	due  int64
+	b     burster
+	due   int64
 	done  chan struct{} // capacity 1: signalled once the frame is sent or abandoned
 	stop  atomic.Bool   // the Sender is closing: send nothing more
 	stats *Stats        // pacing steps and lateness are counted here
