@@ -20,7 +20,7 @@ var benchFormats = []Format{YUV422P10LE, V210, PGroup10}
 // sender-sized batches (1080p/batch=64pkts). One op is one frame.
 func BenchmarkPack(b *testing.B) {
 	for _, f := range benchFormats {
-		frame, wire := benchBuffers(f)
+		frame, wire := benchBuffers(b, f)
 		b.Run(fmt.Sprintf("format=%s/1080p", f), func(b *testing.B) {
 			benchConvert(b, f, Pack, wire, frame, len(wire)/f.PGroupBytes())
 		})
@@ -34,7 +34,7 @@ func BenchmarkPack(b *testing.B) {
 // BenchmarkUnpack converts one 1080p frame of pgroups into layout f.
 func BenchmarkUnpack(b *testing.B) {
 	for _, f := range benchFormats {
-		frame, wire := benchBuffers(f)
+		frame, wire := benchBuffers(b, f)
 		b.Run(fmt.Sprintf("format=%s/1080p", f), func(b *testing.B) {
 			benchConvert(b, f, Unpack, frame, wire, len(wire)/f.PGroupBytes())
 		})
@@ -46,12 +46,13 @@ func BenchmarkUnpack(b *testing.B) {
 }
 
 // benchBuffers returns a random 1080p frame in layout f and its wire form.
-func benchBuffers(f Format) (frame, wire []byte) {
+func benchBuffers(b *testing.B, f Format) (frame, wire []byte) {
+	b.Helper()
 	pixels := benchWidth * benchHeight
 	frame = randFrame(rand.New(rand.NewPCG(1, 2)), f, pixels)
 	wire = make([]byte, pixels/2*f.PGroupBytes())
 	if err := Pack(f, wire, frame, pixels, 0, pixels/2); err != nil {
-		panic(err)
+		b.Fatal(err)
 	}
 	return frame, wire
 }

@@ -29,7 +29,8 @@
 //     frame's pixels packed continuously in 6-pixel groups, with no row
 //     padding. Standard v210 (FFmpeg, SDI cards) pads each row to a
 //     multiple of 128 bytes (48 pixels); the two agree exactly when
-//     width%48 == 0, as for 1280, 1920 and 3840, and differ otherwise.
+//     width%48 == 0, as for 1920 and 3840, and differ otherwise (1280:
+//     standard rows are 3456 bytes, MCM's 3413⅓, not even whole groups).
 //
 // # Invariants
 //

@@ -23,14 +23,6 @@ const (
 // so that every size and offset stays an int.
 const maxFrameBytes = min(1<<31, math.MaxInt)
 
-// names holds the canonical name of each Format, indexed by value.
-var names = [...]string{
-	PGroup10:    "yuv422p10rfc4175",
-	PGroup8:     "uyvy",
-	YUV422P10LE: "yuv422p10le",
-	V210:        "v210",
-}
-
 // ParseFormat maps a pixel format name to its Format. It accepts the
 // canonical MCM-style names and the aliases other tools use: "pgroup10" and
 // "uyvp" (GStreamer) for PGroup10, "pgroup8" for PGroup8. Names are matched
@@ -55,8 +47,15 @@ func (f Format) valid() bool { return f >= PGroup10 && f <= V210 }
 // String returns the canonical MCM-style name: yuv422p10rfc4175, uyvy,
 // yuv422p10le or v210; "Format(N)" for an unknown value.
 func (f Format) String() string {
-	if f.valid() {
-		return names[f]
+	switch f {
+	case PGroup10:
+		return "yuv422p10rfc4175"
+	case PGroup8:
+		return "uyvy"
+	case YUV422P10LE:
+		return "yuv422p10le"
+	case V210:
+		return "v210"
 	}
 	return "Format(" + strconv.Itoa(int(f)) + ")"
 }

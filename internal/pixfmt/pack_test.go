@@ -15,10 +15,12 @@ import (
 var allFormats = []Format{PGroup10, PGroup8, YUV422P10LE, V210}
 
 // geometries the conversions are checked on: tiny frames, pgroup counts
-// that are not multiples of the 4-pgroup step or the 3-pgroup v210 group,
-// and the real sizes. Frames a layout cannot hold are skipped per format.
+// that are not multiples of the 64-pgroup planar chunk, the v210 pair of
+// groups or the 3-pgroup v210 group, and the real sizes. Frames a layout
+// cannot hold are skipped per format.
 var geometries = []struct{ w, h int }{
-	{2, 1}, {2, 3}, {6, 1}, {10, 3}, {18, 3}, {14, 3}, {48, 2}, {320, 240}, {1280, 720}, {1920, 1080},
+	{2, 1}, {2, 3}, {6, 1}, {10, 3}, {18, 3}, {14, 3}, {48, 2}, {130, 3}, {1922, 3},
+	{320, 240}, {1280, 720}, {1920, 1080},
 }
 
 // forEach runs fn as a parallel subtest per format and geometry the
