@@ -185,6 +185,7 @@ func (p *Proxy) wireConfig(cfg *sdkpb.ConnectionConfig, opts mcm.WireOptions, la
 			sc.Net.Source = src
 		default:
 			sc.Net.Local = netip.AddrPortFrom(local, port)
+			sc.From = peer // MCM: a unicast rx's ipAddr is its sender
 		}
 	}
 

@@ -102,7 +102,11 @@ type Config struct {
 	// (media-proxy shares one); nil gives the sender a Pacer of its own.
 	Pacer *Pacer
 
-	// Receiver: ReorderWindow is how many packets of a newer frame may
+	// Receiver: From, when valid, is the only source address accepted
+	// (MCM's rx ipAddr names the sender of a unicast stream; a multicast
+	// stream is filtered by the kernel's source-specific join instead).
+	From netip.Addr
+	// ReorderWindow is how many packets of a newer frame may
 	// arrive before an older frame is finished (default 64).
 	ReorderWindow int
 	// DropIncomplete drops frames that lost packets instead of delivering

@@ -231,6 +231,10 @@ func (r *Receiver) loop(ctx context.Context) error {
 		}
 		for i := range msgs {
 			m := &msgs[i]
+			if r.cfg.From.IsValid() && m.From.Addr() != r.cfg.From {
+				r.stats.WrongSSRC.Add(uint64(m.NumSegments()))
+				continue
+			}
 			for k := range m.NumSegments() {
 				r.packet(m.Segment(k))
 			}
@@ -479,6 +483,7 @@ func (r *Receiver) deliver(f *frame, whole bool, missing uint32) {
 	case Anc:
 		n = f.bytes
 	}
+	n = min(n, int(l.Payload.Size)) // never claim more than the partition
 	sd := mcm.Sysdata{
 		Timestamp:  mediaclock.Unwrap(f.ts, r.cfg.clockRate(), r.now) - r.utc,
 		Seq:        f.seq,
@@ -585,24 +590,26 @@ func (r *Receiver) anc(payload []byte) {
 	}
 	seq := uint32(ah.ExtSeq)<<16 | uint32(r.hdr.Seq)
 	data := payload[n : n+int(ah.Length)]
+	took := 0
 	if f.slot != nil {
 		l := r.cfg.Layout.Payload
 		dst := f.slot[l.Offset : l.Offset+l.Size]
-		if f.bytes == 0 {
+		if f.bytes == 0 && len(dst) >= 4 {
 			f.bytes = 4 // ANC_Count, F and reserved lead the section
 		}
-		if f.bytes+len(data) > len(dst) {
+		if f.bytes == 0 || f.bytes+len(data) > len(dst) {
 			r.stats.OutOfFrame.Add(1)
 			f.broken = true
 		} else {
 			copy(dst[f.bytes:], data)
+			took = len(data)
 			f.ancCount += int(ah.Count)
 			dst[0] = byte(min(f.ancCount, 255))
 			dst[1] = ah.Field << 6
 			dst[2], dst[3] = 0, 0
 		}
 	}
-	r.seen(f, seq, len(data))
+	r.seen(f, seq, took)
 	if f.marker && r.complete(f) {
 		r.finishThrough(f)
 	}

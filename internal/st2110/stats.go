@@ -24,7 +24,7 @@ type Stats struct {
 	Late       atomic.Uint64 // packets of a frame already finished
 	Malformed  atomic.Uint64 // not RTP, wrong version, truncated, bad payload header
 	WrongPT    atomic.Uint64 // payload type other than the stream's
-	WrongSSRC  atomic.Uint64 // another source than the locked SSRC
+	WrongSSRC  atomic.Uint64 // another source than the locked SSRC, or than Config.From
 	OutOfFrame atomic.Uint64 // SRD rows/offsets/lengths outside the frame, or data past the buffer
 }
 
