@@ -32,6 +32,9 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
+	if verify && s.onWire() && s.video != "" && s.pix != "yuv422p10rfc4175" && s.pix != "uyvy" {
+		return fmt.Errorf("%w: --verify over ST 2110 needs --pix yuv422p10rfc4175: the wire carries 10 bits per sample and the test pattern uses all 16 of a %s sample", ErrUsage, s.pix)
+	}
 	report := env.Stdout
 	var out *bufio.Writer
 	switch to {

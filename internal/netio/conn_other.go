@@ -35,6 +35,9 @@ func (c *Conn) Send(*Batch, Mode, int64) (int, error) { return 0, ErrUnsupported
 // Recv reports ErrUnsupported off Linux.
 func (c *Conn) Recv(*RecvBatch) ([]Message, error) { return nil, ErrUnsupported }
 
+// TryRecv reports ErrUnsupported off Linux.
+func (c *Conn) TryRecv(*RecvBatch) ([]Message, error) { return nil, ErrUnsupported }
+
 // SetReadDeadline reports ErrUnsupported off Linux.
 func (c *Conn) SetReadDeadline(time.Time) error { return ErrUnsupported }
 

@@ -24,6 +24,7 @@ type recvSys struct {
 	ctl   []byte // rxCtlSpace per message
 
 	read func(fd uintptr) bool // s.readMsgs, bound once
+	try  func(fd uintptr) bool // s.tryMsgs, bound once
 
 	n     int
 	calls int
@@ -45,6 +46,7 @@ func (s *recvSys) init(buf []byte, n, bufSize int) {
 		h.Control = &s.ctl[i*rxCtlSpace]
 	}
 	s.read = s.readMsgs
+	s.try = s.tryMsgs
 }
 
 // Recv waits (through the runtime poller, so Close and the read deadline
@@ -52,6 +54,17 @@ func (s *recvSys) init(buf []byte, n, bufSize int) {
 // len(rb) messages with one recvmmsg. The result is rb's own Message
 // array, valid until the next Recv with rb.
 func (c *Conn) Recv(rb *RecvBatch) ([]Message, error) {
+	return c.recv(rb, rb.sys.read)
+}
+
+// TryRecv is Recv without the wait: one recvmmsg, and an empty result when
+// nothing is queued. For a reader that polls on a timer of its own (many
+// sockets drained per wake-up) instead of waking per datagram.
+func (c *Conn) TryRecv(rb *RecvBatch) ([]Message, error) {
+	return c.recv(rb, rb.sys.try)
+}
+
+func (c *Conn) recv(rb *RecvBatch, read func(uintptr) bool) ([]Message, error) {
 	s := &rb.sys
 	for i := range s.msgs {
 		// The kernel overwrote these with what it used last time.
@@ -61,7 +74,7 @@ func (c *Conn) Recv(rb *RecvBatch) ([]Message, error) {
 		h.Flags = 0
 	}
 	s.n, s.calls, s.errno = 0, 0, 0
-	err := c.rc.Read(s.read)
+	err := c.rc.Read(read)
 	c.stats.syscalls.Add(uint64(s.calls))
 	if err != nil {
 		return nil, fmt.Errorf("netio: recv: %w", err)
@@ -133,6 +146,14 @@ func (s *recvSys) readMsgs(fd uintptr) bool {
 			return true
 		}
 	}
+}
+
+// tryMsgs is TryRecv's callback: one attempt, EAGAIN is an empty result.
+func (s *recvSys) tryMsgs(fd uintptr) bool {
+	if !s.readMsgs(fd) {
+		s.n = 0
+	}
+	return true
 }
 
 // parseSockaddr reads a sockaddr_in; anything else is the zero AddrPort.

@@ -183,6 +183,9 @@ func (p *Proxy) wireConfig(cfg *sdkpb.ConnectionConfig, opts mcm.WireOptions, la
 		case peer.IsMulticast():
 			sc.Net.Local = netip.AddrPortFrom(peer, port)
 			sc.Net.Source = src
+			// Several local apps may receive one group: each socket gets
+			// what its own join (and source filter) lets in.
+			sc.Net.ReusePort = true
 		default:
 			sc.Net.Local = netip.AddrPortFrom(local, port)
 			sc.From = peer // MCM: a unicast rx's ipAddr is its sender

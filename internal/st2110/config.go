@@ -102,7 +102,11 @@ type Config struct {
 	// (media-proxy shares one); nil gives the sender a Pacer of its own.
 	Pacer *Pacer
 
-	// Receiver: From, when valid, is the only source address accepted
+	// Receiver: Poller drains the socket on its tick together with other
+	// receivers' (media-proxy shares one); nil gives the receiver a
+	// goroutine of its own, woken per packet batch.
+	Poller *Poller
+	// From, when valid, is the only source address accepted
 	// (MCM's rx ipAddr names the sender of a unicast stream; a multicast
 	// stream is filtered by the kernel's source-specific join instead).
 	From netip.Addr

@@ -58,9 +58,13 @@ type Receiver struct {
 	now     int64 // TAI at the current batch
 	utc     int64 // TAI − UTC
 	bufSeq  uint32
-	metaOK  bool // the metadata partition holds a FrameInfo
-	appLen  int  // payload bytes of a whole frame or packet time in the app's layout
-	pending int  // slots written but not yet published
+	metaOK  bool   // the metadata partition holds a FrameInfo
+	appLen  int    // payload bytes of a whole frame or packet time in the app's layout
+	pending int    // slots written but not yet published
+	pkts    uint64 // packets accepted since the last flush: Stats are updated per batch
+	bytes   uint64
+	pw      *pollWorker // with a Poller: the worker that drains this receiver
+	last    int64       // with a Poller: TAI of the last datagram, for Idle
 
 	// Video (-20) and the frame-based essences.
 	geom      rfc4175.Geometry
@@ -107,7 +111,9 @@ func NewReceiver(cfg Config, log *slog.Logger) (*Receiver, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cfg.Net.GRO = true
+	// GRO coalesces a flow's same-size datagrams: ideal for video; audio
+	// packets are taken a ring's worth at a time instead (see Start).
+	cfg.Net.GRO = cfg.Essence != Audio
 	r := &Receiver{cfg: cfg, log: log}
 	r.metaOK = cfg.Layout.Metadata.Size >= mcm.FrameInfoSize
 	pay := int(cfg.Layout.Payload.Size)
@@ -169,9 +175,20 @@ func (r *Receiver) Start(ctx context.Context, sink Sink) error {
 		return err
 	}
 	r.sink = sink
+	if r.cfg.Essence == Audio {
+		// One buffer per packet: a recvmmsg must not take more packets than
+		// the app's ring has room for, or the rest would be dropped while
+		// still in the socket, where they could have waited for the app.
+		r.rb = netio.NewRecvBatch(min(recvBatch, max(1, sink.Room()/2)), recvBufSize)
+	}
 	r.utc = r.cfg.Clock.UTCOffset()
 	r.grp = run.NewGroup(context.Background())
-	r.grp.Go("st2110-rx", r.loop)
+	if r.cfg.Poller != nil {
+		r.last = r.cfg.Clock.Now()
+		r.pw = r.cfg.Poller.add(r)
+	} else {
+		r.grp.Go("st2110-rx", r.loop)
+	}
 	r.log.Debug("st2110 receiver started", "essence", r.cfg.Essence, "local", r.conn.LocalAddr(),
 		"source", r.cfg.Net.Source, "caps", fmt.Sprintf("%+v", r.conn.Caps()))
 	return nil
@@ -189,6 +206,9 @@ func (r *Receiver) LocalAddr() netip.AddrPort {
 // Start. Frames still open are not delivered.
 func (r *Receiver) Close() error {
 	r.once.Do(func() {
+		if r.pw != nil {
+			r.pw.remove(r) // the poller no longer touches r or its sink
+		}
 		if r.grp != nil {
 			r.grp.Cancel(nil)
 		}
@@ -229,23 +249,72 @@ func (r *Receiver) loop(ctx context.Context) error {
 			time.Sleep(time.Millisecond) // a transient socket error: do not spin
 			continue
 		}
-		for i := range msgs {
-			m := &msgs[i]
-			if r.cfg.From.IsValid() && m.From.Addr() != r.cfg.From {
-				r.stats.WrongSSRC.Add(uint64(m.NumSegments()))
-				continue
-			}
-			for k := range m.NumSegments() {
-				r.packet(m.Segment(k))
-			}
-		}
+		r.batch(msgs)
 		r.flush()
 	}
 	return nil
 }
 
+// pollBatches bounds one tick's work on one receiver: 16 × 64 datagrams,
+// each up to a GRO run, is far more than a tick of any stream brings, and
+// one flooded socket cannot keep the worker from the others.
+const pollBatches = 16
+
+// poll drains the socket without waiting (a Poller's tick), then finishes
+// frames left open by a pause.
+func (r *Receiver) poll(now int64) {
+	r.now = now
+	got := false
+	for range pollBatches {
+		msgs, err := r.conn.TryRecv(r.rb)
+		if err != nil || len(msgs) == 0 {
+			break
+		}
+		got = true
+		r.batch(msgs)
+		if len(msgs) < recvBatch {
+			break
+		}
+	}
+	switch {
+	case got:
+		r.last = now
+		r.flush()
+	case r.open > 0 && now-r.last > int64(r.cfg.Idle):
+		r.idle()
+	}
+}
+
+// batch handles one recvmmsg's datagrams.
+func (r *Receiver) batch(msgs []netio.Message) {
+	for i := range msgs {
+		m := &msgs[i]
+		if r.cfg.From.IsValid() && m.From.Addr() != r.cfg.From {
+			r.stats.WrongSSRC.Add(uint64(m.NumSegments()))
+			continue
+		}
+		for k := range m.NumSegments() {
+			r.packet(m.Segment(k))
+		}
+	}
+}
+
+// flushIfFull publishes what is pending once it fills the app's room, so
+// the app can take it and hand the slots back before the batch ends (one
+// recvmmsg may bring more packet times of audio than a ring holds).
+func (r *Receiver) flushIfFull() {
+	if r.pending > 0 && r.sink.Room() <= r.pending+r.open {
+		r.flush()
+	}
+}
+
 // flush publishes the slots written in this batch.
 func (r *Receiver) flush() {
+	if r.pkts > 0 {
+		r.stats.Packets.Add(r.pkts)
+		r.stats.Bytes.Add(r.bytes)
+		r.pkts, r.bytes = 0, 0
+	}
 	if r.pending > 0 {
 		_ = r.sink.Publish(r.pending)
 		r.pending = 0
@@ -305,6 +374,7 @@ func (r *Receiver) frameFor(ts uint32) *frame {
 	if r.open == 2 {
 		r.finish()
 	}
+	r.flushIfFull()
 	// Slots go to frames in order: this frame's is the one after those of
 	// the open frames that hold one, and of the slots not yet published.
 	k := r.pending
@@ -342,8 +412,8 @@ func (r *Receiver) seen(f *frame, seq uint32, n int) {
 	if r.hdr.Marker {
 		f.marker, f.endSeq = true, seq
 	}
-	r.stats.Packets.Add(1)
-	r.stats.Bytes.Add(uint64(n))
+	r.pkts++
+	r.bytes += uint64(n)
 	if r.open == 2 && f == &r.frames[1] {
 		if r.frames[0].after++; r.frames[0].after >= r.cfg.ReorderWindow {
 			r.finish()
@@ -559,9 +629,10 @@ func (r *Receiver) audio(pcm []byte) {
 		r.stats.Malformed.Add(1)
 		return
 	}
-	r.stats.Packets.Add(1)
-	r.stats.Bytes.Add(uint64(len(pcm)))
+	r.pkts++
+	r.bytes += uint64(len(pcm))
 	r.bufSeq++
+	r.flushIfFull()
 	if r.sink.Room() <= r.pending {
 		r.stats.Dropped.Add(1)
 		r.stats.NoBuffer.Add(1)

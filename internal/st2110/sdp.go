@@ -37,9 +37,6 @@ func (s *Sender) Session(name string) *sdp.Session {
 	}
 	v := s.cfg.Video
 	rate := sdp.Rate{Num: int(v.Rate.Num), Den: int(v.Rate.Den)}
-	if rate.Den == 1 {
-		rate.Den = 0 // an integer rate is written "50", not "50/1"
-	}
 	switch s.cfg.Essence {
 	case Video:
 		m.Type, m.Encoding = sdp.TypeVideo, sdp.EncodingRaw

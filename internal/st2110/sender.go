@@ -60,7 +60,9 @@ type Sender struct {
 	cur     txFrame
 	job     pacedJob
 	worker  *pacerWorker
-	ownPace *Pacer // when the config named no Pacer
+	ownPace *Pacer    // when the config named no Pacer
+	videoFn func(int) // s.videoBurst and s.jxsBurst, bound once: a method
+	jxsFn   func(int) // value made per frame would allocate
 
 	// Video (-20).
 	plan   *rfc4175.Plan
@@ -100,6 +102,7 @@ func NewSender(cfg Config, log *slog.Logger) (*Sender, error) {
 	}
 	s := &Sender{cfg: cfg, log: log}
 	s.job.done = make(chan struct{}, 1)
+	s.videoFn, s.jxsFn = s.videoBurst, s.jxsBurst
 	var err error
 	switch cfg.Essence {
 	case Video:
@@ -368,13 +371,21 @@ type txFrame struct {
 
 var _ burster = (*txFrame)(nil)
 
-func (f *txFrame) step() (int64, bool) {
+func (f *txFrame) step(now int64) (int64, bool) {
 	f.burst(f.next)
 	f.next += f.s.burst
 	if f.next >= f.count {
 		return 0, true
 	}
-	return f.model.PacketTime(f.base, f.next), false
+	due := f.model.PacketTime(f.base, f.next)
+	if due < now {
+		// Behind schedule (a late wake-up): catch up at twice the rate
+		// rather than sending every overdue burst back to back, which
+		// would put hundreds of packets on the wire at once.
+		gap := due - f.model.PacketTime(f.base, f.next-f.s.burst)
+		due = now + gap/2
+	}
+	return due, false
 }
 
 // run sends the frame: through the Pacer, bursts on the ST 2110-21
@@ -382,7 +393,7 @@ func (f *txFrame) step() (int64, bool) {
 func (s *Sender) run(ctx context.Context, f *txFrame) error {
 	if s.cfg.Video.Unpaced {
 		for {
-			if _, done := f.step(); done {
+			if _, done := f.step(0); done {
 				return nil
 			}
 		}
@@ -401,7 +412,7 @@ func (s *Sender) video(ctx context.Context, data []byte, tai int64) error {
 	n, base := s.slot(tai)
 	f := &s.cur
 	*f = txFrame{s: s, data: data, ts: mediaclock.FrameRTP(n, s.cfg.Video.Rate), base: base,
-		count: len(s.plan.Packets), model: &s.model, burst: s.videoBurst}
+		count: len(s.plan.Packets), model: &s.model, burst: s.videoFn}
 	return s.run(ctx, f)
 }
 
@@ -473,7 +484,7 @@ func (s *Sender) jpegxs(ctx context.Context, cs []byte, tai int64) error {
 	s.jxsModel.Packets = s.jxs.Count(len(cs))
 	f := &s.cur
 	*f = txFrame{s: s, data: cs, ts: mediaclock.FrameRTP(n, s.cfg.Video.Rate), base: base,
-		count: s.jxsModel.Packets, model: &s.jxsModel, burst: s.jxsBurst, jfcnt: s.fcnt & 0x1f}
+		count: s.jxsModel.Packets, model: &s.jxsModel, burst: s.jxsFn, jfcnt: s.fcnt & 0x1f}
 	s.fcnt++
 	return s.run(ctx, f)
 }
