@@ -369,6 +369,9 @@ func BenchmarkST2110Recv(b *testing.B) {
 	b.Run("streams=1/rate=max/format=yuv422p10le", func(b *testing.B) { e.mediamesh(b, pixfmt.YUV422P10LE, 1, asFast) })
 	b.Run("streams=2/rate=59.94", func(b *testing.B) { e.mediamesh(b, pixfmt.PGroup10, 2, burst) })
 	b.Run("streams=2/rate=59.94/paced", func(b *testing.B) { e.mediamesh(b, pixfmt.PGroup10, 2, paced) })
+	b.Run("streams=2/rate=59.94/paced/poller", func(b *testing.B) { e.mediamesh(b, pixfmt.PGroup10, 2, pacedPolled) })
+	b.Run("streams=4/rate=59.94/paced", func(b *testing.B) { e.mediamesh(b, pixfmt.PGroup10, 4, paced) })
+	b.Run("streams=4/rate=59.94/paced/poller", func(b *testing.B) { e.mediamesh(b, pixfmt.PGroup10, 4, pacedPolled) })
 }
 
 // arrival is how the replayer times the frames of a receive benchmark.
@@ -378,6 +381,7 @@ const (
 	asFast arrival = iota // the next frame once all but one are delivered
 	burst                 // real time, each frame one burst (GStreamer, FFmpeg)
 	paced                 // real time, ST 2110-21 Wide bursts (mediamesh, hardware senders)
+	pacedPolled           // paced, received as media-proxy does: one Poller tick drains both
 )
 
 func (e *recvEnv) mediamesh(b *testing.B, f pixfmt.Format, streams int, how arrival) {
@@ -385,6 +389,12 @@ func (e *recvEnv) mediamesh(b *testing.B, f pixfmt.Format, streams int, how arri
 	var rxs []*st2110.Receiver
 	var sinks []*memSink
 	var dsts []netip.AddrPort
+	if how == pacedPolled {
+		poller := st2110.NewPoller(mediaclock.System(), 0, 1)
+		defer poller.Close()
+		cfg.Poller = poller
+		how = paced
+	}
 	for range streams {
 		rc := cfg
 		rc.Net = netio.Config{Local: loopback0()}

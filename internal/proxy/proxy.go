@@ -50,6 +50,7 @@ type Proxy struct {
 
 	clock     *mediaclock.Clock // TAI for ST 2110 timestamps
 	pacer     *st2110.Pacer     // runs every ST 2110 sender's paced bursts
+	poller    *st2110.Poller    // drains every ST 2110 receiver's socket on one tick
 	run       *run.Group
 	servers   []*grpc.Server
 	sdkSocket string
@@ -121,6 +122,7 @@ func (p *Proxy) Start(ctx context.Context) error {
 		p.log.Warn("st2110 clock: "+w, "source", p.clock.Source())
 	}
 	p.pacer = st2110.NewPacer(p.clock, 0)
+	p.poller = st2110.NewPoller(p.clock, 0, 0)
 	p.run = run.NewGroup(context.Background())
 
 	p.sdkSocket = filepath.Join(p.cfg.RunDir, SDKSocketName)
@@ -233,7 +235,8 @@ func (p *Proxy) Close() error {
 			_ = os.Remove(p.sdkSocket)
 		}
 		if p.pacer != nil {
-			_ = p.pacer.Close() // after the connections: no sender uses it now
+			_ = p.pacer.Close() // after the connections: no stream uses them now
+			_ = p.poller.Close()
 		}
 		if p.clock != nil {
 			_ = p.clock.Close()

@@ -116,7 +116,7 @@ func (w *wire) close() {
 func (p *Proxy) wireConfig(cfg *sdkpb.ConnectionConfig, opts mcm.WireOptions, layout mcm.Layout, sender bool) (st2110.Config, *wire, error) {
 	s := cfg.GetSt2110()
 	w := &wire{}
-	sc := st2110.Config{Clock: p.clock, Pacer: p.pacer, Layout: layout, DropIncomplete: opts.DropIncomplete}
+	sc := st2110.Config{Clock: p.clock, Pacer: p.pacer, Poller: p.poller, Layout: layout, DropIncomplete: opts.DropIncomplete}
 	var err error
 	switch {
 	case opts.Transport != "":
