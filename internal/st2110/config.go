@@ -63,10 +63,14 @@ const (
 	// DefaultMaxPacket is ST 2110-10's standard UDP size limit: the RTP
 	// packet (UDP payload) is at most 1460 bytes unless MAXUDP says more.
 	DefaultMaxPacket = 1460
-	// DefaultReorderWindow is how many packets of the next frame may arrive
-	// before a frame still missing packets is finished: at 1080p, 64
-	// packets are ~250 µs of the next frame, far more than loopback or a
-	// switch reorders, and far less than a frame.
+	// DefaultReorderWindow is the least number of packets of the next
+	// frame that may arrive before a frame still missing packets is
+	// finished; a -20 receiver waits for half a frame's packets at least
+	// (~2000 at 1080p, 8 ms). Whole frames finish at once, so the window
+	// costs nothing but the delay of a damaged frame — and hosts do
+	// reorder far more than one would think: on loopback, GSO runs sent
+	// from a thread that moved between CPUs drain from two per-CPU
+	// backlogs at once, and a 1080p frame came ~1000 packets out of order.
 	DefaultReorderWindow = 64
 	// DefaultRecvBuffer is the socket receive buffer asked for: a 1080p
 	// frame burst plus scheduling slack (§11: the kernel charges each

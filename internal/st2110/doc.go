@@ -34,7 +34,8 @@
 // locked) or geometry are dropped and counted. A frame is complete when its
 // marker packet and every packet before it back to the previous frame's
 // marker arrived and the sample bytes add up to the frame; a frame still
-// open when ReorderWindow packets of the next frame have arrived, or when
+// open when ReorderWindow packets of the next frame have arrived (half a
+// frame's worth for video), or when
 // the stream pauses, is finished as incomplete: flagged in its FrameInfo
 // (internal/mcm) or dropped (Config.DropIncomplete, or no metadata room).
 // Late packets of a finished frame are counted, never written.

@@ -242,7 +242,7 @@ func fuzzReceiver(tb testing.TB, k int, flags byte, cache map[int]*Receiver) (*R
 		}
 	}
 	// What NewReceiver derives from the config; all else starts at zero.
-	r := &Receiver{cfg: t.cfg, log: t.log, metaOK: t.metaOK, appLen: t.appLen,
+	r := &Receiver{endpoint: endpoint{cfg: t.cfg, log: t.log}, metaOK: t.metaOK, appLen: t.appLen,
 		geom: t.geom, wireBytes: t.wireBytes, pixels: t.pixels, reasm: t.reasm}
 	if r.reasm != nil {
 		r.reasm.Reset(nil)

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"os"
-	"sync"
 	"time"
 
 	"mediamesh/internal/mcm"
@@ -19,7 +17,6 @@ import (
 	"mediamesh/internal/rfc8331"
 	"mediamesh/internal/rfc9134"
 	"mediamesh/internal/rtp"
-	"mediamesh/internal/run"
 )
 
 // Sink is the app's ring as a Receiver fills it (memif.TxQueue on the
@@ -42,13 +39,8 @@ const recvBufSize = 64 << 10
 // Receiver delivers one RTP stream as buffers. Create with NewReceiver,
 // then Start; Close stops it.
 type Receiver struct {
-	cfg   Config
-	log   *slog.Logger
-	sink  Sink
-	conn  *netio.Conn
-	stats Stats
-	grp   *run.Group
-	once  sync.Once
+	endpoint
+	sink Sink
 
 	// Owned by the receive goroutine.
 	rb      *netio.RecvBatch
@@ -114,7 +106,7 @@ func NewReceiver(cfg Config, log *slog.Logger) (*Receiver, error) {
 	// GRO coalesces a flow's same-size datagrams: ideal for video; audio
 	// packets are taken a ring's worth at a time instead (see Start).
 	cfg.Net.GRO = cfg.Essence != Audio
-	r := &Receiver{cfg: cfg, log: log}
+	r := &Receiver{endpoint: endpoint{cfg: cfg, log: log, role: "receiver", open: netio.Listen}}
 	r.metaOK = cfg.Layout.Metadata.Size >= mcm.FrameInfoSize
 	pay := int(cfg.Layout.Payload.Size)
 	switch cfg.Essence {
@@ -125,6 +117,9 @@ func NewReceiver(cfg Config, log *slog.Logger) (*Receiver, error) {
 			return nil, err
 		}
 		r.geom, r.wireBytes, r.pixels = g, g.FrameBytes(), v.Width*v.Height
+		if cfg.ReorderWindow == DefaultReorderWindow {
+			r.cfg.ReorderWindow = max(DefaultReorderWindow, r.wireBytes/1200/2)
+		}
 		r.appLen, err = pixfmt.FrameSize(v.Format, v.Width, v.Height)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
@@ -147,31 +142,10 @@ func NewReceiver(cfg Config, log *slog.Logger) (*Receiver, error) {
 	return r, nil
 }
 
-// Bind opens the socket and joins the group, so that address errors
-// surface before any app buffer exists; packets queue in the socket until
-// Start. Start calls it when needed.
-func (r *Receiver) Bind() error {
-	if r.conn != nil {
-		return nil
-	}
-	conn, err := netio.Listen(r.cfg.Net)
-	if err != nil {
-		return fmt.Errorf("st2110 %s receiver: %w", r.cfg.Essence, err)
-	}
-	r.conn = conn
-	return nil
-}
-
 // Start delivers the stream into sink until Close; sink must stay valid
 // until Close returns. ctx bounds startup only.
 func (r *Receiver) Start(ctx context.Context, sink Sink) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if r.grp != nil {
-		return fmt.Errorf("st2110 %s receiver: already started", r.cfg.Essence)
-	}
-	if err := r.Bind(); err != nil {
+	if err := r.begin(ctx); err != nil {
 		return err
 	}
 	r.sink = sink
@@ -182,7 +156,6 @@ func (r *Receiver) Start(ctx context.Context, sink Sink) error {
 		r.rb = netio.NewRecvBatch(min(recvBatch, max(1, sink.Room()/2)), recvBufSize)
 	}
 	r.utc = r.cfg.Clock.UTCOffset()
-	r.grp = run.NewGroup(context.Background())
 	if r.cfg.Poller != nil {
 		r.last = r.cfg.Clock.Now()
 		r.pw = r.cfg.Poller.add(r)
@@ -194,43 +167,15 @@ func (r *Receiver) Start(ctx context.Context, sink Sink) error {
 	return nil
 }
 
-// LocalAddr is the bound address (valid after Bind).
-func (r *Receiver) LocalAddr() netip.AddrPort {
-	if r.conn == nil {
-		return netip.AddrPort{}
-	}
-	return r.conn.LocalAddr()
-}
-
 // Close stops receiving and releases the socket. Idempotent; safe before
 // Start. Frames still open are not delivered.
 func (r *Receiver) Close() error {
-	r.once.Do(func() {
+	r.stop(func() {
 		if r.pw != nil {
 			r.pw.remove(r) // the poller no longer touches r or its sink
 		}
-		if r.grp != nil {
-			r.grp.Cancel(nil)
-		}
-		if r.conn != nil {
-			_ = r.conn.Close() // wakes Recv
-		}
-		if r.grp != nil {
-			_ = r.grp.Wait()
-		}
 	})
 	return nil
-}
-
-// Stats returns the live counters.
-func (r *Receiver) Stats() *Stats { return &r.stats }
-
-// Caps reports what the kernel granted the socket (valid after Start).
-func (r *Receiver) Caps() netio.Caps {
-	if r.conn == nil {
-		return netio.Caps{}
-	}
-	return r.conn.Caps()
 }
 
 func (r *Receiver) loop(ctx context.Context) error {

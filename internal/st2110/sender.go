@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
-	"sync"
 
 	"mediamesh/internal/mcm"
 	"mediamesh/internal/mediaclock"
@@ -19,7 +17,6 @@ import (
 	"mediamesh/internal/rfc8331"
 	"mediamesh/internal/rfc9134"
 	"mediamesh/internal/rtp"
-	"mediamesh/internal/run"
 )
 
 // Source is the app's ring as a Sender reads it (memif.RxQueue on the
@@ -41,13 +38,8 @@ const lateSlack = 50_000 // ns
 // Sender sends an app's buffers as one RTP stream. Create with NewSender,
 // then Start; Close stops it.
 type Sender struct {
-	cfg   Config
-	log   *slog.Logger
-	src   Source
-	conn  *netio.Conn
-	stats Stats
-	grp   *run.Group
-	once  sync.Once
+	endpoint
+	src Source
 
 	// Owned by the send goroutine.
 	batch   *netio.Batch
@@ -100,7 +92,7 @@ func NewSender(cfg Config, log *slog.Logger) (*Sender, error) {
 		_, _ = rand.Read(b[:])
 		cfg.SSRC = binary.BigEndian.Uint32(b[:]) | 1
 	}
-	s := &Sender{cfg: cfg, log: log}
+	s := &Sender{endpoint: endpoint{cfg: cfg, log: log, role: "sender", open: netio.Dial}}
 	s.job.done = make(chan struct{}, 1)
 	s.videoFn, s.jxsFn = s.videoBurst, s.jxsBurst
 	var err error
@@ -182,30 +174,10 @@ func (s *Sender) prepareJXS() error {
 	return nil
 }
 
-// Bind opens the socket, so that address errors surface before any app
-// buffer exists. Start calls it when needed.
-func (s *Sender) Bind() error {
-	if s.conn != nil {
-		return nil
-	}
-	conn, err := netio.Dial(s.cfg.Net)
-	if err != nil {
-		return fmt.Errorf("st2110 %s sender: %w", s.cfg.Essence, err)
-	}
-	s.conn = conn
-	return nil
-}
-
 // Start sends the buffers of src until Close; src must stay valid until
 // Close returns. ctx bounds startup only.
 func (s *Sender) Start(ctx context.Context, src Source) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if s.grp != nil {
-		return fmt.Errorf("st2110 %s sender: already started", s.cfg.Essence)
-	}
-	if err := s.Bind(); err != nil {
+	if err := s.begin(ctx); err != nil {
 		return err
 	}
 	s.src = src
@@ -217,7 +189,6 @@ func (s *Sender) Start(ctx context.Context, src Source) error {
 	if pacer != nil {
 		s.worker = pacer.worker()
 	}
-	s.grp = run.NewGroup(context.Background())
 	s.grp.Go("st2110-tx", s.loop)
 	s.log.Debug("st2110 sender started", "essence", s.cfg.Essence, "to", s.cfg.Net.Remote,
 		"from", s.conn.LocalAddr(), "caps", fmt.Sprintf("%+v", s.conn.Caps()), "burst", s.burst)
@@ -227,44 +198,15 @@ func (s *Sender) Start(ctx context.Context, src Source) error {
 // Close stops sending and releases the socket. Idempotent; safe before
 // Start.
 func (s *Sender) Close() error {
-	s.once.Do(func() {
-		if s.grp != nil {
-			s.grp.Cancel(nil) // wakes the ring and pacing waits
-		}
-		if s.conn != nil {
-			_ = s.conn.Close() // wakes a send blocked on a full socket
-		}
-		if s.grp != nil {
-			_ = s.grp.Wait()
-		}
-		if s.ownPace != nil {
-			_ = s.ownPace.Close()
-		}
-	})
+	s.stop(nil)
+	if s.ownPace != nil {
+		_ = s.ownPace.Close()
+	}
 	return nil
 }
 
-// Stats returns the live counters.
-func (s *Sender) Stats() *Stats { return &s.stats }
-
 // SSRC is the stream's synchronisation source.
 func (s *Sender) SSRC() uint32 { return s.cfg.SSRC }
-
-// LocalAddr is the socket's source address (valid after Start).
-func (s *Sender) LocalAddr() netip.AddrPort {
-	if s.conn == nil {
-		return netip.AddrPort{}
-	}
-	return s.conn.LocalAddr()
-}
-
-// Caps reports what the kernel granted the socket (valid after Start).
-func (s *Sender) Caps() netio.Caps {
-	if s.conn == nil {
-		return netio.Caps{}
-	}
-	return s.conn.Caps()
-}
 
 func (s *Sender) loop(ctx context.Context) error {
 	for {
