@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing mediamesh needs on Debian 12, and only
 # what is missing: protoc for gen-check, iproute2 for network namespaces,
-# GStreamer and FFmpeg as interop peers, DPDK's testpmd as a memif peer. Idempotent and quiet when all is
+# GStreamer (with plugins-bad for sdpdemux) and FFmpeg as interop peers, DPDK's testpmd as a memif peer. Idempotent and quiet when all is
 # present. Go tools are pinned in tools/go.mod and built by scripts/gen.sh.
 set -euo pipefail
 
@@ -11,6 +11,8 @@ have protoc || need+=(protobuf-compiler)
 have ip || need+=(iproute2)
 have python3 || need+=(python3)
 have gst-launch-1.0 || need+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
+# sdpdemux (plugins-bad) opens an SDP: the interop tests check ours with it.
+{ have gst-inspect-1.0 && gst-inspect-1.0 --exists sdpdemux; } || need+=(gstreamer1.0-plugins-bad)
 have ffmpeg || need+=(ffmpeg)
 have dpdk-testpmd || need+=(dpdk-dev) # DPDK's net_memif: a second memif implementation to interoperate with
 

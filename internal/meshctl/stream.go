@@ -59,7 +59,7 @@ func (s *streamFlags) register(fs *flag.FlagSet, env Env) {
 	fs.DurationVar(&s.timeout, "timeout", 5*time.Second, "give up when no buffer comes for this long")
 	fs.StringVar(&s.st2110, "st2110", "", "ST 2110 stream ADDR:PORT instead of a group (send: destination; recv: multicast group or local unicast port)")
 	fs.StringVar(&s.sdp, "sdp", "", "ST 2110: recv creates the connection from this SDP FILE; send writes the proxy's SDP of the stream to FILE")
-	fs.StringVar(&s.transport, "transport", "st2110-20", "with --st2110: st2110-20, st2110-22, st2110-30 or st2110-40")
+	fs.StringVar(&s.transport, "transport", "st2110-20", "with --st2110: st2110-20, st2110-22, st2110-30 (implied by --audio) or st2110-40")
 	fs.IntVar(&s.pt, "pt", 96, "with --st2110: RTP payload type")
 	fs.StringVar(&s.source, "source", "", "with --st2110 recv of a multicast group: the sender's address (source-specific join)")
 	fs.BoolVar(&s.dropBad, "drop-incomplete", false, "with --st2110 recv: drop frames that lost packets instead of delivering them flagged")
@@ -76,6 +76,9 @@ func (s *streamFlags) wireDefaults(fs *flag.FlagSet) {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if s.onWire() && !set["pix"] {
 		s.pix = "yuv422p10rfc4175"
+	}
+	if !set["transport"] && s.audio {
+		s.transport = "st2110-30" // --audio on the wire can only be -30
 	}
 }
 
