@@ -378,10 +378,10 @@ func BenchmarkST2110Recv(b *testing.B) {
 type arrival uint8
 
 const (
-	asFast arrival = iota // the next frame once all but one are delivered
-	burst                 // real time, each frame one burst (GStreamer, FFmpeg)
-	paced                 // real time, ST 2110-21 Wide bursts (mediamesh, hardware senders)
-	pacedPolled           // paced, received as media-proxy does: one Poller tick drains both
+	asFast      arrival = iota // the next frame once all but one are delivered
+	burst                      // real time, each frame one burst (GStreamer, FFmpeg)
+	paced                      // real time, ST 2110-21 Wide bursts (mediamesh, hardware senders)
+	pacedPolled                // paced, received as media-proxy does: one Poller tick drains both
 )
 
 func (e *recvEnv) mediamesh(b *testing.B, f pixfmt.Format, streams int, how arrival) {
