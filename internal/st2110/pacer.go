@@ -143,6 +143,16 @@ func (w *pacerWorker) loop(ctx context.Context) error {
 		clear(w.pending)
 		w.pending = w.pending[:0]
 		w.mu.Unlock()
+		live := w.jobs[:0]
+		for _, j := range w.jobs { // a closing Sender's job ends now, not at its next burst
+			if j.stop.Load() {
+				signal(j.done)
+			} else {
+				live = append(live, j)
+			}
+		}
+		clear(w.jobs[len(live):])
+		w.jobs = live
 		if len(w.jobs) == 0 {
 			select {
 			case <-w.idle:
