@@ -105,12 +105,20 @@ func TestVideoRoundTrip(t *testing.T) {
 		{"pgroup10-bpm", pixfmt.PGroup10, 1280, 72, rfc4175.BPM},
 		{"uyvy", pixfmt.PGroup8, 320, 240, rfc4175.GPM},
 		{"1080p", pixfmt.YUV422P10LE, 1920, 1080, rfc4175.GPM},
+		{"2160p-v210", pixfmt.V210, 3840, 2160, rfc4175.GPM},
+		{"2160p-bpm", pixfmt.PGroup10, 3840, 2160, rfc4175.BPM},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.w > 1920 && testing.Short() {
+				t.Skip("2160p frames are slow for -short")
+			}
 			cfg := videoConfig(t, tc.f, tc.w, tc.h, true)
 			cfg.Video.Packing = tc.mode
 			_, src, rx, sink := pair(t, cfg, 8)
-			const frames = 5
+			frames := 5
+			if tc.w > 1920 && testutil.RaceEnabled {
+				frames = 2 // the race detector makes each 2160p frame ~2 s
+			}
 			var sent [][]byte
 			for i := range frames {
 				f := videoFrame(t, tc.f, tc.w, tc.h, uint64(i+1))
