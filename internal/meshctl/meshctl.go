@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"recv":  {"receive a group's stream, verify it, write raw frames", runRecv},
 		"ls":    {"list a media-proxy's connections", runLs},
 		"sdp":   {"print the SDP of an ST 2110 connection", runSdp},
+		"certs": {"make a lab CA and mTLS certificates for mesh-agent, proxies and meshctl", runCerts},
 		"memif": {"talk memif directly (send|recv), for wire checks against libmemif", runMemif},
 	}
 }
