@@ -13,7 +13,7 @@ CMDS       := $(notdir $(wildcard cmd/*))
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/media-proxy and bin/meshctl
+build: ## build bin/media-proxy, bin/mesh-agent and bin/meshctl
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ $(addprefix ./cmd/,$(CMDS))
 
 demo: ## a local mesh on embedded defaults: proxy, 1 sender -> 2 receivers of 1080p59.94, narrated

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/pion/rtp v1.10.6
+	go.etcd.io/bbolt v1.5.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
 	google.golang.org/grpc v1.85.0

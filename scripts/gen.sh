@@ -19,3 +19,4 @@ gen() { # dir files...
 }
 (gen api/mcm/sdk api/mcm/sdk/conn-config.proto api/mcm/sdk/sdk.proto)
 (gen api/proxy/v1 api/proxy/v1/proxy.proto)
+(gen api/agent/v1 -I api/mcm/sdk api/agent/v1/mediaproxy.proto)

@@ -1,0 +1,158 @@
+package agent
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	agentv1 "mediamesh/api/agent/v1"
+	"mediamesh/internal/testutil"
+)
+
+// pki is a throwaway CA with certificates issued under it, as PEM files.
+type pki struct {
+	dir  string
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+func newPKI(t *testing.T, name string) *pki {
+	t.Helper()
+	p := &pki{dir: t.TempDir()}
+	p.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &p.key.PublicKey, p.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cert, _ = x509.ParseCertificate(der)
+	p.write(t, "ca", der, nil)
+	return p
+}
+
+// issue writes name.pem and name-key.pem; server certificates are for
+// 127.0.0.1.
+func (p *pki) issue(t *testing.T, name string, server bool) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, &key.PublicKey, p.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.write(t, name, der, key)
+}
+
+func (p *pki) write(t *testing.T, name string, der []byte, key *ecdsa.PrivateKey) {
+	t.Helper()
+	if err := os.WriteFile(p.path(name), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if key != nil {
+		kder, _ := x509.MarshalPKCS8PrivateKey(key)
+		if err := os.WriteFile(p.keyPath(name), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (p *pki) path(name string) string    { return filepath.Join(p.dir, name+".pem") }
+func (p *pki) keyPath(name string) string { return filepath.Join(p.dir, name+"-key.pem") }
+
+// TestMTLS: a proxy with a certificate from the agent's CA gets in; one
+// without a certificate, with another CA's, or in plaintext does not.
+func TestMTLS(t *testing.T) {
+	testutil.CheckLeaks(t)
+	ca, rogue := newPKI(t, "mesh CA"), newPKI(t, "rogue CA")
+	ca.issue(t, "agent", true)
+	ca.issue(t, "proxy", false)
+	rogue.issue(t, "proxy", false)
+	serverTLS, err := LoadTLS(ca.path("ca"), ca.path("agent"), ca.keyPath("agent"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startAgent(t, t.TempDir(), func(c *Config) { c.Insecure, c.TLS = false, serverTLS })
+
+	clientTLS, err := LoadTLS(ca.path("ca"), ca.path("proxy"), ca.keyPath("proxy"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := dialAgent(t, a, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)))
+	p := register(t, api, "10.0.0.1", "")
+	p.open(t)
+	p.config(t)
+
+	rogueTLS, err := LoadTLS(ca.path("ca"), rogue.path("proxy"), rogue.keyPath("proxy"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noCert := clientTLS.Clone()
+	noCert.Certificates = nil
+	for name, opt := range map[string]grpc.DialOption{
+		"no client certificate":         grpc.WithTransportCredentials(credentials.NewTLS(noCert)),
+		"certificate of another CA":     grpc.WithTransportCredentials(credentials.NewTLS(rogueTLS)),
+		"plaintext":                     grpc.WithTransportCredentials(insecure.NewCredentials()),
+		"agent not trusted by the peer": grpc.WithTransportCredentials(credentials.NewTLS(mustLoad(t, rogue, "proxy"))),
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := dialAgent(t, a, opt)
+			_, err := api.RegisterMediaProxy(t.Context(), &agentv1.RegisterMediaProxyRequest{})
+			if status.Code(err) != codes.Unavailable {
+				t.Fatalf("got %v, want Unavailable (handshake refused)", err)
+			}
+		})
+	}
+	snap, _ := a.Snapshot(t.Context())
+	if len(snap.Proxies) != 1 {
+		t.Fatalf("%d proxies registered, want 1", len(snap.Proxies))
+	}
+
+	for _, bad := range [][3]string{
+		{filepath.Join(ca.dir, "missing.pem"), ca.path("agent"), ca.keyPath("agent")},
+		{ca.keyPath("agent"), ca.path("agent"), ca.keyPath("agent")}, // a key is no CA
+		{ca.path("ca"), ca.path("agent"), ca.keyPath("proxy")},       // mismatched pair
+	} {
+		if _, err := LoadTLS(bad[0], bad[1], bad[2], true); err == nil {
+			t.Errorf("LoadTLS(%q) accepted", bad)
+		}
+	}
+}
+
+// mustLoad is a client config trusting p's CA and presenting p's name
+// certificate.
+func mustLoad(t *testing.T, p *pki, name string) *tls.Config {
+	t.Helper()
+	c, err := LoadTLS(p.path("ca"), p.path(name), p.keyPath(name), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
