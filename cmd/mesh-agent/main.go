@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"mediamesh/internal/agent"
+	"mediamesh/internal/agent/rest"
 	"mediamesh/internal/logging"
 	"mediamesh/internal/version"
 )
@@ -28,6 +31,7 @@ func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stderr)) }
 type flags struct {
 	grpcAddr, restAddr, dataDir string
 	ca, cert, key               string
+	token, tokenFile, cors      string
 	insecure                    bool
 	logLevel, logFormat         string
 	help                        bool
@@ -38,12 +42,15 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*flags,
 	fs := flag.NewFlagSet("mesh-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.grpcAddr, "grpc-addr", agent.DefaultGRPCAddr, "Proxy API (gRPC mediaproxy.ProxyAPI) listen address")
-	fs.StringVar(&f.restAddr, "rest-addr", "127.0.0.1:8100", "Control API (REST) listen address")
+	fs.StringVar(&f.restAddr, "rest-addr", "127.0.0.1:8100", "Control API (REST) listen address; empty: no Control API")
 	fs.StringVar(&f.dataDir, "data-dir", "/var/lib/mediamesh", "directory of the state store ("+agent.DBFile+")")
 	fs.StringVar(&f.ca, "ca", "", "CA certificate (PEM) that proxies' client certificates must chain to")
 	fs.StringVar(&f.cert, "cert", "", "the agent's server certificate (PEM)")
 	fs.StringVar(&f.key, "key", "", "the agent's private key (PEM)")
-	fs.BoolVar(&f.insecure, "insecure", false, "serve the Proxy API without TLS, to anyone (a lab choice; logs a warning)")
+	fs.StringVar(&f.token, "token", "", "bearer token the Control API requires (at least 16 characters)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the Control API's bearer token")
+	fs.StringVar(&f.cors, "cors-origin", "", "comma-separated browser origins allowed to call the Control API (default: none, no CORS)")
+	fs.BoolVar(&f.insecure, "insecure", false, "serve the Proxy API without TLS, and the Control API without a token if none is given, to anyone (a lab choice; logs a warning)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "", "text or json (default: text on a terminal, else json)")
 	var errs []error
@@ -68,7 +75,39 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*flags,
 	case !f.insecure && (f.ca == "" || f.cert == "" || f.key == ""):
 		errs = append(errs, errors.New("mTLS needs --ca, --cert and --key (`meshctl certs` makes them), or choose --insecure"))
 	}
+	switch {
+	case f.token != "" && f.tokenFile != "":
+		errs = append(errs, errors.New("--token and --token-file exclude each other"))
+	case f.restAddr != "" && !f.insecure && f.token == "" && f.tokenFile == "":
+		errs = append(errs, errors.New("the Control API needs --token or --token-file (or --rest-addr= to turn it off, or --insecure)"))
+	}
 	return &f, errors.Join(errs...)
+}
+
+// restAPI builds the Control API of f, nil without --rest-addr.
+func restAPI(f *flags, log *slog.Logger) (func(*agent.Agent) http.Handler, error) {
+	if f.restAddr == "" {
+		return nil, nil
+	}
+	token := f.token
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return nil, err
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	var origins []string
+	for o := range strings.SplitSeq(f.cors, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	api, err := rest.New(rest.Config{Token: token, Insecure: f.insecure, CORSOrigins: origins}, log)
+	if err != nil {
+		return nil, err
+	}
+	return api.Handler, nil
 }
 
 func run(args []string, getenv func(string) string, stderr io.Writer) int {
@@ -99,13 +138,18 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		log.Error("configure", "err", err)
 		return 2
 	}
+	handler, err := restAPI(f, log)
+	if err != nil {
+		log.Error("configure", "err", err)
+		return 2
+	}
 	a, err := agent.New(agent.Config{
 		GRPCAddr: f.grpcAddr,
 		DataDir:  f.dataDir,
 		TLS:      tc,
 		Insecure: f.insecure,
-		// The Control API (internal/agent/rest) plugs in here:
-		// RESTAddr: f.restAddr, REST: func(a *agent.Agent) http.Handler { … }.
+		RESTAddr: f.restAddr,
+		REST:     handler,
 	}, log)
 	if err != nil {
 		log.Error("configure", "err", err)

@@ -29,7 +29,8 @@ func TestParse(t *testing.T) {
 		{"insecure is explicit", []string{"--insecure"}, env(), "", func(f *flags) bool {
 			return f.insecure && f.grpcAddr == ":50051" && f.restAddr == "127.0.0.1:8100" && f.dataDir == "/var/lib/mediamesh"
 		}},
-		{"mTLS", []string{"--ca", "c", "--cert", "a", "--key", "k"}, env(), "", func(f *flags) bool { return !f.insecure }},
+		{"mTLS", []string{"--ca", "c", "--cert", "a", "--key", "k", "--rest-addr="}, env(), "", func(f *flags) bool { return !f.insecure }},
+		{"mTLS without a REST token", []string{"--ca", "c", "--cert", "a", "--key", "k"}, env(), "needs --token", nil},
 		{"insecure with certificates", []string{"--insecure", "--ca", "c"}, env(), "exclude each other", nil},
 		{"environment, then flags", []string{"--data-dir", "/flag"},
 			env("MEDIAMESH_INSECURE", "true", "MEDIAMESH_GRPC_ADDR", "127.0.0.1:1", "MEDIAMESH_DATA_DIR", "/env"), "",

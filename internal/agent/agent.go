@@ -179,7 +179,14 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	a.group = run.NewGroup(context.Background())
 	ready := make(chan struct{})
 	a.group.Go("agent-loop", func(ctx context.Context) error { return a.loop(ctx, ready) })
-	a.group.Go("agent-grpc", func(context.Context) error { return a.grpc.Serve(a.lis) })
+	a.group.Go("agent-grpc", func(context.Context) error {
+		// A Close right after Start may stop the server before Serve runs:
+		// that is a clean end, not a failure.
+		if err := a.grpc.Serve(a.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return err
+		}
+		return nil
+	})
 	if a.rest != nil {
 		a.group.Go("agent-rest", func(context.Context) error {
 			if err := a.rest.Serve(a.restLis); !errors.Is(err, http.ErrServerClosed) {

@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"sdp":   {"print the SDP of an ST 2110 connection", runSdp},
 		"certs": {"make a lab CA and mTLS certificates for mesh-agent, proxies and meshctl", runCerts},
 		"memif": {"talk memif directly (send|recv), for wire checks against libmemif", runMemif},
+		"get":   {"list mesh-agent's proxies, connections, groups or bridges", runGet}, "describe": {"show one multipoint group across the mesh", runDescribe},
 	}
 }
 
@@ -81,7 +82,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	var b strings.Builder
 	b.WriteString("usage: meshctl <command> [flags]\n\ncommands:\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-7s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(&b, "  %-8s %s\n", n, cmds[n].summary)
 	}
 	b.WriteString("\nRun 'meshctl <command> -h' for a command's flags.\n")
 	_, _ = io.WriteString(w, b.String())
