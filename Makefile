@@ -27,12 +27,7 @@ test-short: ## the inner loop: unit tests without -race, slow ones skipped
 	$(GO) test -short ./...
 
 fuzz: ## run every Fuzz target for FUZZTIME (default 30s)
-	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do \
-		for f in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | sed 's/^func //'); do \
-			echo "== $$dir $$f"; \
-			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$dir || exit 1; \
-		done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 bench: ## benchmarks, -count=5, results into bench/results/
 	@mkdir -p bench/results
