@@ -570,3 +570,55 @@ func (c ConnectionConfig) toProto(kind sdkpb.ConnectionKind) *sdkpb.ConnectionCo
 	}
 	return p
 }
+
+// ConnectionConfigFromProto turns MCM's protobuf connection config (what
+// the agent hands a proxy for a bridge) back into a ConnectionConfig. Only
+// multipoint groups: an st2110 or rdma config has no group to join.
+func ConnectionConfigFromProto(p *sdkpb.ConnectionConfig) (ConnectionConfig, error) {
+	urn := p.GetMultipointGroup().GetUrn()
+	if urn == "" {
+		return ConnectionConfig{}, configErr(ErrCodeConnConfigInval, "not a multipoint group config")
+	}
+	c := ConnectionConfig{
+		BufferQueueCapacity: int(p.GetBufQueueCapacity()),
+		MaxPayloadSize:      p.GetMaxPayloadSize(),
+		MaxMetadataSize:     p.GetMaxMetadataSize(),
+		Connection:          Endpoint{MultipointGroup: &MultipointGroup{URN: urn}},
+	}
+	if o := p.GetOptions().GetRdma(); o != nil {
+		c.Options.RDMA = &RDMAOptions{Provider: o.GetProvider(), NumEndpoints: int(o.GetNumEndpoints())}
+	}
+	pick := func(what string, i int32, n int) (int, error) {
+		if i < 0 || int(i) >= n {
+			return 0, configErr(ErrCodeConnConfigInval, "%s %d is not one of MCM's", what, i)
+		}
+		return int(i), nil
+	}
+	switch {
+	case p.GetVideo() != nil:
+		v := p.GetVideo()
+		i, err := pick("pixel format", int32(v.GetPixelFormat()), len(mcm.PixelFormats))
+		if err != nil {
+			return ConnectionConfig{}, err
+		}
+		c.Payload.Video = &Video{Width: v.GetWidth(), Height: v.GetHeight(), FPS: v.GetFps(), PixelFormat: mcm.PixelFormats[i]}
+	case p.GetAudio() != nil:
+		a := p.GetAudio()
+		r, err := pick("sample rate", int32(a.GetSampleRate()), len(mcm.SampleRates))
+		if err != nil {
+			return ConnectionConfig{}, err
+		}
+		f, err := pick("audio format", int32(a.GetFormat()), len(mcm.AudioFormats))
+		if err != nil {
+			return ConnectionConfig{}, err
+		}
+		t, err := pick("packet time", int32(a.GetPacketTime()), len(mcm.PacketTimes))
+		if err != nil {
+			return ConnectionConfig{}, err
+		}
+		c.Payload.Audio = &Audio{Channels: a.GetChannels(), SampleRate: mcm.SampleRates[r], Format: mcm.AudioFormats[f], PacketTime: mcm.PacketTimes[t]}
+	default:
+		c.Payload.Blob = &Blob{}
+	}
+	return c, c.Validate()
+}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	sdkpb "mediamesh/api/mcm/sdk"
 	"mediamesh/internal/mcm"
 )
@@ -159,4 +161,35 @@ func FuzzParseClientConfig(f *testing.F) {
 			_ = c.ProxyTarget(nil)
 		}
 	})
+}
+
+// A group config survives MCM's proto and back, as a bridge gets it from
+// the agent; a config that is not a group's is refused.
+func TestConnectionConfigFromProto(t *testing.T) {
+	for _, js := range []string{
+		`{"connection":{"multipointGroup":{"urn":"g"}},"payload":{"video":{"width":1920,"height":1080,"fps":59.94,"pixelFormat":"v210"}}}`,
+		`{"bufferQueueCapacity":32,"connection":{"multipointGroup":{"urn":"a"}},"payload":{"audio":{"channels":8,"sampleRate":96000,"format":"pcm_s16be","packetTime":"125us"}}}`,
+		`{"maxPayloadSize":1000,"maxMetadataSize":64,"connection":{"multipointGroup":{"urn":"b"}},"payload":{"blob":{}}}`,
+	} {
+		c, err := ParseConnectionConfig([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := c.toProto(sdkpb.ConnectionKind_CONN_KIND_TRANSMITTER)
+		back, err := ConnectionConfigFromProto(p)
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		if again := back.toProto(sdkpb.ConnectionKind_CONN_KIND_TRANSMITTER); !proto.Equal(again, p) {
+			t.Errorf("%s:\n got %v\nwant %v", js, again, p)
+		}
+	}
+	if _, err := ConnectionConfigFromProto(&sdkpb.ConnectionConfig{}); err == nil {
+		t.Error("a config without a group accepted")
+	}
+	bad := &sdkpb.ConnectionConfig{Conn: &sdkpb.ConnectionConfig_MultipointGroup{MultipointGroup: &sdkpb.ConfigMultipointGroup{Urn: "g"}},
+		Payload: &sdkpb.ConnectionConfig_Video{Video: &sdkpb.ConfigVideo{Width: 8, Height: 8, Fps: 25, PixelFormat: 99}}}
+	if _, err := ConnectionConfigFromProto(bad); err == nil {
+		t.Error("an unknown pixel format accepted")
+	}
 }

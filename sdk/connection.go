@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc/metadata"
+
 	sdkpb "mediamesh/api/mcm/sdk"
 	"mediamesh/internal/mcm"
 	"mediamesh/internal/memif"
@@ -49,7 +51,11 @@ type Connection struct {
 	proto    *sdkpb.ConnectionConfig
 	reliable bool
 	wire     []byte // st2110 wire options sent with CreateConnection (JSON), nil for none
-	defTO    time.Duration
+	// md is the outgoing gRPC metadata of the context the connection was
+	// created with: it goes with CreateConnection again when the
+	// connection re-creates itself after a proxy restart.
+	md    metadata.MD
+	defTO time.Duration
 
 	closed atomic.Bool
 	wakeQ  atomic.Pointer[memif.RxQueue] // current rx queue, for Close to wake
@@ -113,6 +119,9 @@ func newConnection(ctx context.Context, c *Client, cfg ConnectionConfig, tx bool
 		defTO:    c.cfg.defaultTimeout(),
 		recon:    make(chan linkResult, 1),
 	}
+	if md, ok := metadata.FromOutgoingContext(ctx); ok {
+		k.md = md.Copy()
+	}
 	k.ctx, k.cancel = context.WithCancel(context.Background())
 	r, err := k.dial(ctx)
 	if err != nil {
@@ -128,6 +137,9 @@ func newConnection(ctx context.Context, c *Client, cfg ConnectionConfig, tx bool
 func (k *Connection) dial(ctx context.Context) (linkResult, error) {
 	cctx, cancel := context.WithTimeout(ctx, createDeadline)
 	defer cancel()
+	if k.md != nil {
+		cctx = metadata.NewOutgoingContext(cctx, k.md)
+	}
 	// A receiver offers to read the sender's buffers in place (mediamesh's
 	// zero-copy extension); MCM's proxy ignores the offer.
 	zeroCopy := !k.tx && !k.cfg.Options.Copy

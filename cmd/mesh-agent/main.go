@@ -21,6 +21,7 @@ import (
 	"mediamesh/internal/agent"
 	"mediamesh/internal/agent/rest"
 	"mediamesh/internal/logging"
+	"mediamesh/internal/mtls"
 	"mediamesh/internal/version"
 )
 
@@ -134,7 +135,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	var tc *tls.Config
 	if f.insecure {
 		log.Warn("running with --insecure: the Proxy API is plaintext and unauthenticated")
-	} else if tc, err = agent.LoadTLS(f.ca, f.cert, f.key, true); err != nil {
+	} else if tc, err = mtls.Server(f.ca, f.cert, f.key); err != nil {
 		log.Error("configure", "err", err)
 		return 2
 	}

@@ -37,7 +37,7 @@ type Config struct {
 	GRPCAddr string
 	// DataDir holds the store, DataDir/agent.db. Required.
 	DataDir string
-	// TLS is the Proxy API's server config, from LoadTLS(…, true); client
+	// TLS is the Proxy API's server config, from mtls.Server; client
 	// certificates are always required and verified. Required unless
 	// Insecure.
 	TLS *tls.Config
@@ -81,7 +81,16 @@ type Agent struct {
 	want     map[string]*agentv1.ApplyConfigRequest // by proxy id: the current plan
 	metrics  map[string]map[string]*agentv1.Metric  // by proxy id, provider id: latest
 	applied  map[string][]string                    // by proxy id: errors of the last ApplyConfig reply
-	problems string                                 // the planner's last complaints, logged on change
+	// epochs count each proxy's registrations; a connection carries the
+	// epoch it was last registered in (connEpoch). When a proxy that
+	// registered again opens its command stream, the connections it did
+	// not re-register in that epoch are gone (it restarted without them)
+	// and are pruned. In memory only: after an agent restart every
+	// proxy's first registration is a new epoch.
+	epochs    map[string]uint64 // by proxy id
+	connEpoch map[string]uint64 // by conn id
+	pruned    map[string]uint64 // by proxy id: the epoch last pruned
+	problems  string            // the planner's last complaints, logged on change
 
 	pending struct {
 		mu sync.Mutex
@@ -117,13 +126,16 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{
-		cfg:      cfg,
-		log:      log.With("component", "agent"),
-		reqs:     make(chan request),
-		sessions: map[string]*session{},
-		want:     map[string]*agentv1.ApplyConfigRequest{},
-		metrics:  map[string]map[string]*agentv1.Metric{},
-		applied:  map[string][]string{},
+		cfg:       cfg,
+		log:       log.With("component", "agent"),
+		reqs:      make(chan request),
+		sessions:  map[string]*session{},
+		want:      map[string]*agentv1.ApplyConfigRequest{},
+		metrics:   map[string]map[string]*agentv1.Metric{},
+		applied:   map[string][]string{},
+		epochs:    map[string]uint64{},
+		connEpoch: map[string]uint64{},
+		pruned:    map[string]uint64{},
 	}
 	a.pending.m = map[string]*pendingCmd{}
 	return a, nil
@@ -317,10 +329,13 @@ func (a *Agent) UnregisterProxy(ctx context.Context, id string) error {
 		for cid, c := range a.state.Conns {
 			if c.ProxyID == id {
 				delete(a.state.Conns, cid)
+				delete(a.connEpoch, cid)
 				b.del(bucketConns, cid)
 			}
 		}
 		delete(a.state.Proxies, id)
+		delete(a.epochs, id)
+		delete(a.pruned, id)
 		b.del(bucketProxies, id)
 		if s := a.sessions[id]; s != nil {
 			s.end(fmt.Errorf("%w: proxy %s unregistered", ErrNotFound, id))
@@ -346,6 +361,7 @@ func (a *Agent) UnregisterConnection(ctx context.Context, proxyID, connID string
 		}
 		a.seen(c.ProxyID)
 		delete(a.state.Conns, connID)
+		delete(a.connEpoch, connID)
 		b.del(bucketConns, connID)
 		delete(a.metrics[c.ProxyID], connID)
 		a.log.Debug("connection unregistered", "conn_id", connID, "proxy_id", c.ProxyID, "group", c.GroupID)

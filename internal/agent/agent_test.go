@@ -590,3 +590,41 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A proxy that restarts re-presents its id but not the connections it
+// lost: when it opens its stream, they are pruned, and the group's sender
+// slot is free for the sender it registers now. A stream that merely
+// reopens prunes nothing.
+func TestRestartedProxyPrunesLostConns(t *testing.T) {
+	testutil.CheckLeaks(t)
+	a := startAgent(t, t.TempDir(), nil)
+	api := dialAgent(t, a)
+	pa := register(t, api, "10.0.0.1", "")
+	old := pa.conn(t, KindRx, videoCfg(sender, "g"), "")
+	kept := pa.conn(t, KindTx, videoCfg(receiver, "g"), "")
+	pa.open(t)
+	pa.config(t)
+	pa.close()
+
+	pa2 := register(t, api, "10.0.0.1", pa.id)
+	if got := pa2.conn(t, KindTx, videoCfg(receiver, "g"), kept); got != kept {
+		t.Fatalf("re-registered as %s, was %s", got, kept)
+	}
+	pa2.open(t)
+	pa2.config(t)
+	snap, err := a.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Conns[old] != nil || snap.Conns[kept] == nil {
+		t.Fatalf("after the restart: lost sender kept %v, re-registered receiver kept %v", snap.Conns[old] != nil, snap.Conns[kept] != nil)
+	}
+	fresh := pa2.conn(t, KindRx, videoCfg(sender, "g"), "") // the slot is free
+	pa2.close()
+	pa2.open(t) // the same epoch: nothing pruned
+	pa2.config(t)
+	snap, _ = a.Snapshot(t.Context())
+	if snap.Conns[fresh] == nil || snap.Conns[kept] == nil {
+		t.Fatal("a reopened stream pruned connections")
+	}
+}

@@ -31,7 +31,7 @@
 // grace period (counted from the agent's start after a restart) is marked
 // unhealthy, not deleted: it gets no bridges until it is back.
 //
-// Security: the Proxy API requires mutual TLS (LoadTLS) unless Insecure.
+// Security: the Proxy API requires mutual TLS (internal/mtls) unless Insecure.
 //
 // Goroutines, all owned by the Agent and waited for by Close: the loop
 // (loop.go), which alone touches the registry, running events in order —

@@ -151,6 +151,7 @@ func (a *Agent) registerProxy(ctx context.Context, prev string, p Proxy) (string
 			p.RegisteredAt = old.RegisteredAt
 		}
 		p.LastSeen, p.Healthy = now, true
+		a.epochs[p.ID]++
 		a.state.Proxies[p.ID] = &p
 		b.putProxy(&p)
 		a.log.Info("proxy registered", "proxy_id", p.ID, "peer", p.ControlIP, "bridge_ip", p.BridgeIP, "again", prev != "")
@@ -261,6 +262,7 @@ func (a *Agent) registerConn(ctx context.Context, c *Conn) (string, error) {
 			c.ID = newUUID()
 		}
 		c.RegisteredAt = a.now()
+		a.connEpoch[c.ID] = a.epochs[c.ProxyID]
 		if old != nil {
 			if old.Kind == c.Kind && old.GroupID == c.GroupID && proto.Equal(old.Config, c.Config) {
 				return nil // the same registration again: nothing changes

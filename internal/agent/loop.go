@@ -254,6 +254,7 @@ func (a *Agent) openSession(ctx context.Context, proxyID string) (*session, erro
 			old.end(fmt.Errorf("%w: a newer command stream of proxy %s replaced this one", ErrConflict, proxyID))
 		}
 		a.sessions[proxyID] = s
+		a.pruneStale(b, proxyID)
 		p.LastSeen = a.now()
 		if !p.Healthy {
 			p.Healthy = true
@@ -270,6 +271,30 @@ func (a *Agent) openSession(ctx context.Context, proxyID string) (*session, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// pruneStale deletes the connections of proxyID that it did not
+// register again since its latest registration: a proxy opens its
+// command stream once it has re-registered every connection it holds, so
+// the others died with a previous run of it. Once per epoch, so a stream
+// that merely reopens prunes nothing.
+func (a *Agent) pruneStale(b *batch, proxyID string) {
+	epoch := a.epochs[proxyID]
+	if epoch == 0 || a.pruned[proxyID] == epoch {
+		return
+	}
+	a.pruned[proxyID] = epoch
+	for _, id := range sortedKeys(a.state.Conns) {
+		c := a.state.Conns[id]
+		if c.ProxyID != proxyID || a.connEpoch[id] == epoch {
+			continue
+		}
+		delete(a.state.Conns, id)
+		delete(a.connEpoch, id)
+		b.del(bucketConns, id)
+		delete(a.metrics[proxyID], id)
+		a.log.Info("connection pruned: its proxy came back without it", "conn_id", id, "proxy_id", proxyID, "group", c.GroupID)
+	}
 }
 
 // closeSession forgets s when its stream ends; the proxy's grace period

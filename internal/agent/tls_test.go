@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	agentv1 "mediamesh/api/agent/v1"
+	"mediamesh/internal/mtls"
 	"mediamesh/internal/testutil"
 )
 
@@ -95,13 +96,13 @@ func TestMTLS(t *testing.T) {
 	ca.issue(t, "agent", true)
 	ca.issue(t, "proxy", false)
 	rogue.issue(t, "proxy", false)
-	serverTLS, err := LoadTLS(ca.path("ca"), ca.path("agent"), ca.keyPath("agent"), true)
+	serverTLS, err := mtls.Server(ca.path("ca"), ca.path("agent"), ca.keyPath("agent"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := startAgent(t, t.TempDir(), func(c *Config) { c.Insecure, c.TLS = false, serverTLS })
 
-	clientTLS, err := LoadTLS(ca.path("ca"), ca.path("proxy"), ca.keyPath("proxy"), false)
+	clientTLS, err := mtls.Client(ca.path("ca"), ca.path("proxy"), ca.keyPath("proxy"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestMTLS(t *testing.T) {
 	p.open(t)
 	p.config(t)
 
-	rogueTLS, err := LoadTLS(ca.path("ca"), rogue.path("proxy"), rogue.keyPath("proxy"), false)
+	rogueTLS, err := mtls.Client(ca.path("ca"), rogue.path("proxy"), rogue.keyPath("proxy"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +141,8 @@ func TestMTLS(t *testing.T) {
 		{ca.keyPath("agent"), ca.path("agent"), ca.keyPath("agent")}, // a key is no CA
 		{ca.path("ca"), ca.path("agent"), ca.keyPath("proxy")},       // mismatched pair
 	} {
-		if _, err := LoadTLS(bad[0], bad[1], bad[2], true); err == nil {
-			t.Errorf("LoadTLS(%q) accepted", bad)
+		if _, err := mtls.Server(bad[0], bad[1], bad[2]); err == nil {
+			t.Errorf("mtls.Server(%q) accepted", bad)
 		}
 	}
 }
@@ -150,7 +151,7 @@ func TestMTLS(t *testing.T) {
 // certificate.
 func mustLoad(t *testing.T, p *pki, name string) *tls.Config {
 	t.Helper()
-	c, err := LoadTLS(p.path("ca"), p.path(name), p.keyPath(name), false)
+	c, err := mtls.Client(p.path("ca"), p.path(name), p.keyPath(name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,10 @@ type Proxy struct {
 	ST2110Dev   string   `json:"st2110Dev"`   // -d/--dev/--st2110_dev
 	ST2110IP    string   `json:"st2110Ip"`    // -i/--ip/--st2110_ip
 	PTPClock    string   `json:"ptpClock"`    // --ptp-clock: /dev/ptpN for ST 2110 timestamps
-	Agent       string   `json:"agent"`       // -a/--agent
+	Agent       string   `json:"agent"`       // -a/--agent ("" or "none": no mesh)
+	AgentCA     string   `json:"agentCa"`     // --agent-ca
+	AgentCert   string   `json:"agentCert"`   // --agent-cert
+	AgentKey    string   `json:"agentKey"`    // --agent-key
 	RDMAIP      string   `json:"rdmaIp"`      // -r/--rdma_ip
 	RDMAPorts   string   `json:"rdmaPorts"`   // -p/--rdma_ports
 	LogLevel    string   `json:"logLevel"`    // --log-level
@@ -81,7 +84,10 @@ var proxyFlags = []struct {
 	{[]string{"d", "dev", "st2110_dev"}, "st2110Dev", "NIC for ST 2110 (MCM: PCI address); informational"},
 	{[]string{"i", "ip", "st2110_ip"}, "st2110Ip", "local IPv4 address for ST 2110 traffic"},
 	{[]string{"ptp-clock"}, "ptpClock", "PTP hardware clock (/dev/ptpN) for ST 2110 timestamps (default: system clock in TAI)"},
-	{[]string{"a", "agent"}, "agent", "mesh-agent Proxy API address host:port"},
+	{[]string{"a", "agent"}, "agent", "mesh-agent Proxy API address host:port (\"none\": no mesh)"},
+	{[]string{"agent-ca"}, "agentCa", "CA certificate (PEM) the agent's certificate must chain to (mTLS)"},
+	{[]string{"agent-cert"}, "agentCert", "this proxy's client certificate for the agent (PEM; `meshctl certs` makes one)"},
+	{[]string{"agent-key"}, "agentKey", "the private key of --agent-cert (PEM)"},
 	{[]string{"r", "rdma_ip"}, "rdmaIp", "local IPv4 for bridges (MCM's RDMA address)"},
 	{[]string{"p", "rdma_ports"}, "rdmaPorts", "local port ranges for bridges, a-b,c,d-e"},
 	{[]string{"log-level"}, "logLevel", "debug, info, warn or error"},
@@ -309,8 +315,14 @@ func (p *Proxy) Validate() error {
 	if net.ParseIP(p.RDMAIP) == nil {
 		bad("rdmaIp", "%q is not an IP address", p.RDMAIP)
 	}
-	if _, _, err := net.SplitHostPort(p.Agent); err != nil {
-		bad("agent", "%q: want host:port", p.Agent)
+	if p.MeshEnabled() {
+		if _, _, err := net.SplitHostPort(p.Agent); err != nil {
+			bad("agent", "%q: want host:port, or none", p.Agent)
+		}
+	}
+	tlsSet := p.AgentCA != "" || p.AgentCert != "" || p.AgentKey != ""
+	if tlsSet && (p.AgentCA == "" || p.AgentCert == "" || p.AgentKey == "") {
+		bad("agentCa", "mTLS to the agent needs agentCa, agentCert and agentKey together")
 	}
 	if err := checkPortRanges(p.RDMAPorts); err != nil {
 		bad("rdmaPorts", "%v", err)
@@ -347,6 +359,13 @@ func checkPortRanges(s string) error {
 	}
 	return nil
 }
+
+// MeshEnabled says whether the proxy joins a mesh: an agent address is
+// set (not "none"). Whether it may, securely, is AgentTLS's or Insecure's.
+func (p *Proxy) MeshEnabled() bool { return p.Agent != "" && p.Agent != "none" }
+
+// AgentTLS says whether mTLS files for the agent are given.
+func (p *Proxy) AgentTLS() bool { return p.AgentCA != "" }
 
 // Redacted returns a copy safe to print.
 func (p Proxy) Redacted() Proxy {

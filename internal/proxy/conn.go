@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	sdkpb "mediamesh/api/mcm/sdk"
 	"mediamesh/internal/group"
@@ -27,6 +28,10 @@ type conn struct {
 	id       string
 	sender   bool // the app transmits (CONN_KIND_TRANSMITTER)
 	zeroCopy bool // a receiver that asked to read the sender in place
+	reliable bool // asked for reliable delivery in its group
+	bridge   bool // opened by the proxy's own mesh bridge (MetadataBridge)
+	config   *sdkpb.ConnectionConfig
+	wireOpts mcm.WireOptions
 	urn      string
 	payload  string
 	layout   mcm.Layout
@@ -82,9 +87,17 @@ func newSecret() string {
 	return hex.EncodeToString(b[:]) // 16 characters: memif allows 23
 }
 
+// createOpts are a CreateConnection's mediamesh extensions, from gRPC
+// metadata.
+type createOpts struct {
+	reliable, zeroCopy, bridge bool
+	wire                       mcm.WireOptions
+}
+
 // createConn validates and registers a connection and starts its memif
 // master. The returned conn waits for its app in a supervisor goroutine.
-func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, reliable, zeroCopy bool, opts mcm.WireOptions) (*conn, error) {
+func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, o createOpts) (*conn, error) {
+	opts := o.wire
 	onWire := cfg.GetSt2110() != nil
 	if !onWire && !opts.Empty() {
 		return nil, status.Error(codes.InvalidArgument, "st2110 options given for a connection that is not st2110")
@@ -118,7 +131,11 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 		p:        p,
 		id:       id,
 		sender:   sender,
-		zeroCopy: zeroCopy && !sender && !onWire,
+		zeroCopy: o.zeroCopy && !sender && !onWire,
+		reliable: o.reliable,
+		bridge:   o.bridge,
+		config:   proto.CloneOf(cfg),
+		wireOpts: opts,
 		urn:      mg.GetUrn(),
 		payload:  payloadName(cfg),
 		layout:   layout,
@@ -139,7 +156,7 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, rel
 			return nil, err
 		}
 		c.payload = c.wire.essence.String() + " " + c.payload
-	} else if err := p.join(c, reliable); err != nil {
+	} else if err := p.join(c, o.reliable); err != nil {
 		return nil, err
 	}
 	// MCM's names: media_proxy_<tx|rx>_<uuid>.sock and memif_<tx|rx>_<uuid>.
@@ -285,6 +302,9 @@ func (c *conn) activate(ctx context.Context) error {
 	// done, whoever does it.
 	select {
 	case <-c.joined:
+		if gate := c.p.senderGate(); gate != nil && c.sender && !c.bridge && c.wire == nil {
+			gate(ctx, c.id)
+		}
 		return nil
 	case <-c.deleted:
 		return status.Error(codes.NotFound, "connection deleted")
@@ -305,6 +325,7 @@ func (c *conn) maybeJoin() {
 	c.mu.state = stateActive
 	link := c.mu.link
 	c.mu.Unlock()
+	defer c.p.changed()
 	defer close(c.joined)
 	if c.wire != nil {
 		if err := c.wire.start(link); err != nil {
@@ -420,6 +441,7 @@ func (c *conn) reclaim() {
 	c.p.leave(c)
 	c.end()
 	close(c.exited)
+	c.p.changed()
 }
 
 // abandon undoes a createConn that failed after the connection joined its

@@ -45,6 +45,7 @@ type Proxy struct {
 		sync.Mutex
 		conns  map[string]*conn
 		groups map[string]*groupEntry
+		gate   SenderGate
 		closed bool
 	}
 
@@ -55,6 +56,7 @@ type Proxy struct {
 	servers   []*grpc.Server
 	sdkSocket string
 	tcpAddr   net.Addr
+	changes   chan struct{} // see Changes
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -73,7 +75,7 @@ func New(cfg Config, log *slog.Logger) (*Proxy, error) {
 	if cfg.LivenessInterval <= 0 {
 		cfg.LivenessInterval = DefaultLivenessInterval
 	}
-	p := &Proxy{cfg: cfg, log: log.With("component", "proxy"), gid: -1}
+	p := &Proxy{cfg: cfg, log: log.With("component", "proxy"), gid: -1, changes: make(chan struct{}, 1)}
 	if cfg.SocketGroup != "" {
 		gid, err := lookupGroup(cfg.SocketGroup)
 		if err != nil {

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"os"
+	"slices"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -20,6 +22,12 @@ const MetadataZeroCopy = "mediamesh-zero-copy"
 // for reliable delivery in its group ("true"). MCM's protos stay untouched.
 const MetadataReliable = "mediamesh-reliable"
 
+// MetadataBridge is the gRPC metadata key by which the proxy's own mesh
+// bridges mark the SDK connections they open in their groups ("true"):
+// such a connection is plumbing, not an app, so it is not reported to the
+// agent. Honoured only from this very process (SO_PEERCRED pid).
+const MetadataBridge = "mediamesh-bridge"
+
 // clientID is what MCM's proxy answers in every CreateConnectionResponse.
 const clientID = "default-client"
 
@@ -36,23 +44,21 @@ func (s *sdkAPI) CreateConnection(ctx context.Context, req *sdkpb.CreateConnecti
 		}
 		return nil, status.Error(codes.InvalidArgument, "no config provided")
 	}
-	var reliable, zeroCopy bool
-	var opts mcm.WireOptions
+	var o createOpts
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		for _, v := range md.Get(MetadataReliable) {
-			reliable = reliable || v == "true"
-		}
-		for _, v := range md.Get(MetadataZeroCopy) {
-			zeroCopy = zeroCopy || v == "true"
+		o.reliable = slices.Contains(md.Get(MetadataReliable), "true")
+		o.zeroCopy = slices.Contains(md.Get(MetadataZeroCopy), "true")
+		if cred, local := callerCred(ctx); local && cred.PID == int32(os.Getpid()) {
+			o.bridge = slices.Contains(md.Get(MetadataBridge), "true")
 		}
 		if v := md.Get(mcm.MetadataWireOptions); len(v) > 0 {
 			var err error
-			if opts, err = mcm.ParseWireOptions([]byte(v[0])); err != nil {
+			if o.wire, err = mcm.ParseWireOptions([]byte(v[0])); err != nil {
 				return nil, status.Error(codes.InvalidArgument, err.Error())
 			}
 		}
 	}
-	c, err := s.p.createConn(ctx, req.GetConfig(), reliable, zeroCopy, opts)
+	c, err := s.p.createConn(ctx, req.GetConfig(), o)
 	if err != nil {
 		return nil, err
 	}

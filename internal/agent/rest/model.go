@@ -197,6 +197,10 @@ type Status struct {
 	OutBandwidthMbit float64 `json:"outBandwidthMbit"`
 	Errors           uint64  `json:"errors"`
 	ErrorsDelta      uint64  `json:"errorsDelta"`
+	// Gaps and Reconnects (mediamesh, bridges only): buffers the ingress
+	// end found missing in the sequence, and reconnects after faults.
+	Gaps       uint64 `json:"gaps,omitempty"`
+	Reconnects uint64 `json:"reconnects,omitempty"`
 }
 
 // SDKConfig is an SDK connection config in MCM's agent JSON, whose enum

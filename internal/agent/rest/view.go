@@ -177,6 +177,10 @@ func uintField(st *Status, name string) *uint64 {
 		return &st.Errors
 	case "errd":
 		return &st.ErrorsDelta
+	case "gaps":
+		return &st.Gaps
+	case "reconnects":
+		return &st.Reconnects
 	}
 	return nil
 }
