@@ -42,6 +42,10 @@ type SenderConfig struct {
 	// SocketBuffer, when > 0, sets SO_SNDBUF; by default the kernel autotunes
 	// it, which measured faster (see tune).
 	SocketBuffer int
+	// Dial, when set, opens the TCP connection instead of a net.Dialer
+	// with DialTimeout and keep-alives: e.g. from another network
+	// namespace, or bound to a source address.
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 func (c *SenderConfig) validate() error {
@@ -199,8 +203,15 @@ func (s *Sender) discard(ctx context.Context, d time.Duration) {
 // session dials, shakes hands and sends until the connection fails or ctx
 // ends; connected says whether the handshake succeeded.
 func (s *Sender) session(ctx context.Context) (connected bool, err error) {
-	d := net.Dialer{Timeout: s.cfg.DialTimeout, KeepAliveConfig: keepAlive}
-	conn, err := d.DialContext(ctx, "tcp", s.cfg.Addr)
+	var conn net.Conn
+	if s.cfg.Dial != nil {
+		dctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
+		conn, err = s.cfg.Dial(dctx, s.cfg.Addr)
+		cancel()
+	} else {
+		d := net.Dialer{Timeout: s.cfg.DialTimeout, KeepAliveConfig: keepAlive}
+		conn, err = d.DialContext(ctx, "tcp", s.cfg.Addr)
+	}
 	if err != nil {
 		return false, fmt.Errorf("bridge: dial: %w", err)
 	}

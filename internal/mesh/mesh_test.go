@@ -35,7 +35,7 @@ type node struct {
 	sdk *sdk.Client
 }
 
-func startAgent(t *testing.T, addr, dir string) *agent.Agent {
+func startAgent(t testing.TB, addr, dir string) *agent.Agent {
 	t.Helper()
 	a, err := agent.New(agent.Config{GRPCAddr: addr, DataDir: dir, Insecure: true}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -49,14 +49,14 @@ func startAgent(t *testing.T, addr, dir string) *agent.Agent {
 }
 
 // freePorts returns a range of n ports starting at a port that was free.
-func freePorts(t *testing.T, n int) string {
+func freePorts(t testing.TB, n int) string {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(testutil.FreeTCPAddr(t))
 	p, _ := strconv.Atoi(port)
 	return fmt.Sprintf("%d-%d", p, p+n-1)
 }
 
-func startNode(t *testing.T, agentAddr string) *node {
+func startNode(t testing.TB, agentAddr string, mods ...func(*Config)) *node {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	dir := testutil.TempRunDir(t)
@@ -68,10 +68,14 @@ func startNode(t *testing.T, agentAddr string) *node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	m, err := New(Config{Agent: agentAddr, Insecure: true, RunDir: dir, MetricsInterval: 100 * time.Millisecond,
+	cfg := Config{Agent: agentAddr, Insecure: true, RunDir: dir, MetricsInterval: 100 * time.Millisecond,
 		MaxBackoff: 200 * time.Millisecond,
 		Register: &agentv1.RegisterMediaProxyRequest{
-			RdmaConfig: &agentv1.RDMAProxyConfig{DataplaneIpAddr: "127.0.0.1", DataplaneLocalPorts: freePorts(t, 8)}}}, p, log)
+			RdmaConfig: &agentv1.RDMAProxyConfig{DataplaneIpAddr: "127.0.0.1", DataplaneLocalPorts: freePorts(t, 8)}}}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	m, err := New(cfg, p, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +91,7 @@ func startNode(t *testing.T, agentAddr string) *node {
 	return &node{p: p, m: m, sdk: c}
 }
 
-func (n *node) connect(t *testing.T, tx bool, cfg []byte) *sdk.Connection {
+func (n *node) connect(t testing.TB, tx bool, cfg []byte) *sdk.Connection {
 	t.Helper()
 	create := n.sdk.CreateRxConnectionJSON
 	if tx {
