@@ -12,14 +12,16 @@ import (
 // member's): MCM's rules (mcm-api.md §5.4) — payload size, ST 2110
 // destination and format, the video, audio or blob parameters — plus the
 // metadata size, since every member of a mediamesh group shares one buffer
-// layout, across bridges too. Queue capacity and options are per
+// layout, across bridges too — but not for ST 2110, where each end has
+// its own buffers and only the wire is shared (a receiver's metadata holds
+// its FrameInfo, a sender's need not). Queue capacity and options are per
 // connection.
 func compatible(group, c *sdkpb.ConnectionConfig) error {
 	switch {
 	case c.GetCalculatedPayloadSize() != group.GetCalculatedPayloadSize():
 		return fmt.Errorf("%w: calculated_payload_size %d, the group's is %d",
 			ErrIncompatible, c.GetCalculatedPayloadSize(), group.GetCalculatedPayloadSize())
-	case c.GetMaxMetadataSize() != group.GetMaxMetadataSize():
+	case c.GetSt2110() == nil && c.GetMaxMetadataSize() != group.GetMaxMetadataSize():
 		return fmt.Errorf("%w: max_metadata_size %d, the group's is %d",
 			ErrIncompatible, c.GetMaxMetadataSize(), group.GetMaxMetadataSize())
 	}

@@ -393,3 +393,19 @@ func TestSameConfig(t *testing.T) {
 		}
 	}
 }
+
+// The two ends of one ST 2110 stream have their own buffers: a receiver's
+// metadata (its FrameInfo) need not match the sender's. Group members
+// share one layout, metadata included.
+func TestCompatibleMetadata(t *testing.T) {
+	tx, rx := st2110Cfg(sender, "127.0.0.1", 20000), st2110Cfg(receiver, "127.0.0.1", 20000)
+	rx.MaxMetadataSize = 32
+	if err := compatible(rx, tx); err != nil {
+		t.Errorf("st2110 ends: %v", err)
+	}
+	g, m := videoCfg(sender, "g"), videoCfg(receiver, "g")
+	m.MaxMetadataSize = 32
+	if err := compatible(g, m); err == nil {
+		t.Error("group members with different metadata sizes accepted")
+	}
+}
