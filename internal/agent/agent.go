@@ -188,6 +188,8 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		}
 	}
+	// From here on the loop owns the registry: count it now.
+	loaded := struct{ proxies, conns int }{len(a.state.Proxies), len(a.state.Conns)}
 	a.group = run.NewGroup(context.Background())
 	ready := make(chan struct{})
 	a.group.Go("agent-loop", func(ctx context.Context) error { return a.loop(ctx, ready) })
@@ -213,7 +215,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		return context.Cause(a.group.Context())
 	}
 	a.log.Info("agent started", "grpc", a.lis.Addr().String(), "rest", a.RESTAddr(),
-		"proxies", len(a.state.Proxies), "conns", len(a.state.Conns), "insecure", a.cfg.Insecure)
+		"proxies", loaded.proxies, "conns", loaded.conns, "insecure", a.cfg.Insecure)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -156,4 +157,120 @@ func ipCmd(t testing.TB, args ...string) {
 	if b, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, b)
 	}
+}
+
+// LAN is a switched test network: a Linux bridge in a namespace of its
+// own, with one namespace per host plugged into it by a veth pair. It is
+// what a rack of machines on one switch looks like, with the switch port
+// of each host under the test's control (SetLink), so a test can cut one
+// host off while the others keep talking.
+type LAN struct {
+	// NS holds the bridge and the switch-side end of every host's veth.
+	NS *NS
+	// Bridge is the bridge device's name in NS.
+	Bridge string
+	// Hosts are the attached hosts by the names given to NewLAN.
+	Hosts map[string]*LANHost
+}
+
+// LANHost is one host on a LAN.
+type LANHost struct {
+	// NS is the host's own namespace.
+	NS *NS
+	// Addr is its IPv4 address, without the prefix length.
+	Addr string
+	// Dev is its interface, in NS.
+	Dev string
+	// Port is the switch-side end of its veth, enslaved to the bridge, in
+	// the LAN's namespace.
+	Port string
+}
+
+// NewLAN makes a LAN named after name: a namespace holding a bridge
+// "br0", and for each entry of hosts (host name → IPv4 address, a /24
+// unless a prefix is given) a namespace with lo up and a veth whose host
+// end carries the address and whose other end is a bridge port. It
+// returns once every link is up with a real qdisc and every port
+// forwards. Everything goes when the test ends, namespaces last.
+func NewLAN(t testing.TB, name string, hosts map[string]string) *LAN {
+	t.Helper()
+	lan := &LAN{NS: NetNS(t, name), Bridge: "br0", Hosts: map[string]*LANHost{}}
+	// No STP: a port forwards as soon as it is up, instead of after the
+	// 15 s listening and learning delays a real switch would take.
+	ipCmd(t, "-n", lan.NS.Name, "link", "add", lan.Bridge, "type", "bridge", "stp_state", "0")
+	ipCmd(t, "-n", lan.NS.Name, "link", "set", lan.Bridge, "up")
+	for _, hn := range sortedHosts(hosts) {
+		addr := hosts[hn]
+		if !strings.Contains(addr, "/") {
+			addr += "/24"
+		}
+		n := nsSeq.Add(1)
+		h := &LANHost{NS: NetNS(t, hn), Addr: strings.Split(addr, "/")[0],
+			Dev: fmt.Sprintf("mml%dh", n), Port: fmt.Sprintf("mml%dp", n)}
+		ipCmd(t, "link", "add", h.Dev, "netns", h.NS.Name, "type", "veth", "peer", "name", h.Port, "netns", lan.NS.Name)
+		ipCmd(t, "-n", lan.NS.Name, "link", "set", h.Port, "master", lan.Bridge, "up")
+		ipCmd(t, "-n", h.NS.Name, "addr", "add", addr, "dev", h.Dev)
+		ipCmd(t, "-n", h.NS.Name, "link", "set", h.Dev, "multicast", "on", "up")
+		lan.Hosts[hn] = h
+	}
+	for _, hn := range sortedHosts(hosts) {
+		lan.waitUp(t, hn)
+	}
+	return lan
+}
+
+// SetLink takes host's switch port down or up, as pulling and putting
+// back its cable: the host keeps its address and routes but its
+// interface loses carrier, and TCP connections through it stall rather
+// than reset. Up waits until the port forwards again.
+func (l *LAN) SetLink(t testing.TB, host string, up bool) {
+	t.Helper()
+	h := l.Hosts[host]
+	if h == nil {
+		t.Fatalf("lan: no host %q", host)
+	}
+	state := "down"
+	if up {
+		state = "up"
+	}
+	ipCmd(t, "-n", l.NS.Name, "link", "set", h.Port, state)
+	if up {
+		l.waitUp(t, host)
+	}
+}
+
+// waitUp waits until host's interface is operationally up with a real
+// qdisc (until linkwatch has run, a noop qdisc drops what is sent; see
+// Veth) and its bridge port forwards.
+func (l *LAN) waitUp(t testing.TB, host string) {
+	t.Helper()
+	h := l.Hosts[host]
+	Eventually(t, 5*time.Second, func() error {
+		out, err := exec.Command("ip", "-n", h.NS.Name, "link", "show", "dev", h.Dev).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ip link show %s: %w: %s", h.Dev, err, out)
+		}
+		if s := string(out); !strings.Contains(s, "state UP") || strings.Contains(s, "qdisc noop") {
+			return fmt.Errorf("%s of %s not up yet: %s", h.Dev, host, strings.TrimSpace(s))
+		}
+		out, err = exec.Command("ip", "-n", l.NS.Name, "-d", "link", "show", "dev", h.Port).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ip link show %s: %w: %s", h.Port, err, out)
+		}
+		if s := string(out); !strings.Contains(s, "state UP") || !strings.Contains(s, "bridge_slave state forwarding") {
+			return fmt.Errorf("bridge port %s of %s not forwarding yet: %s", h.Port, host, strings.TrimSpace(s))
+		}
+		return nil
+	})
+}
+
+// sortedHosts orders host names, so namespaces and devices are made in
+// the same order on every run.
+func sortedHosts(hosts map[string]string) []string {
+	names := make([]string, 0, len(hosts))
+	for n := range hosts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
