@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -287,4 +288,124 @@ func TestApplyIsIdempotent(t *testing.T) {
 	}
 	_ = rb
 	_ = context.Background
+}
+
+func videoLikeCfg(urn string, reliable bool) []byte {
+	return fmt.Appendf(nil, `{"bufferQueueCapacity": 8, "maxPayloadSize": %d, "maxMetadataSize": %d,
+		"connection": {"multipointGroup": {"urn": %q}}, "options": {"reliable": %t}, "payload": {"blob": {}}}`,
+		testPayload, testMeta, urn, reliable)
+}
+
+// One proxy sends one group across and receives another; two receivers
+// of a group on one node share one bridge (one copy per node).
+func TestBothWaysOneCopyPerNode(t *testing.T) {
+	testutil.CheckLeaks(t)
+	addr := testutil.FreeTCPAddr(t)
+	startAgent(t, addr, t.TempDir())
+	a, b := startNode(t, addr), startNode(t, addr)
+	g1, g2 := groupCfg("urn:mediamesh:a-to-b"), groupCfg("urn:mediamesh:b-to-a")
+	rb1, rb2 := b.connect(t, false, g1), b.connect(t, false, g1)
+	ra := a.connect(t, false, g2)
+	txa := a.connect(t, true, g1)
+	txb := b.connect(t, true, g2)
+	testutil.Eventually(t, wait, func() error {
+		if na, nb := len(a.m.BridgeStats()), len(b.m.BridgeStats()); na != 2 || nb != 2 {
+			return fmt.Errorf("bridges: %d on A, %d on B; want an egress and an ingress on each", na, nb)
+		}
+		return bridgesUp(a, b)()
+	})
+	const n = 50
+	got := []<-chan error{receive(rb1, 1, n, testPayload, testMeta), receive(rb2, 1, n, testPayload, testMeta), receive(ra, 1, n, testPayload, testMeta)}
+	done := make(chan struct{})
+	go func() { defer close(done); send(t, txb, 1, n, testPayload, testMeta) }()
+	send(t, txa, 1, n, testPayload, testMeta)
+	<-done
+	for i, d := range got {
+		if err := <-d; err != nil {
+			t.Fatalf("receiver %d: %v", i, err)
+		}
+	}
+}
+
+// A receiver on B that cannot keep up loses frames there; the receiver
+// on A, and the sender, never notice.
+func TestSlowRemoteNeverStallsLocal(t *testing.T) {
+	testutil.CheckLeaks(t)
+	addr := testutil.FreeTCPAddr(t)
+	startAgent(t, addr, t.TempDir())
+	a, b := startNode(t, addr), startNode(t, addr)
+	cfg := videoLikeCfg("urn:mediamesh:slow-remote", false)
+	ra := a.connect(t, false, cfg)
+	slow := b.connect(t, false, cfg)
+	tx := a.connect(t, true, cfg)
+	testutil.Eventually(t, wait, bridgesUp(a, b))
+	stop := make(chan struct{})
+	slowDone := make(chan int, 1)
+	go func() { // holds every buffer 20 ms: 50 fps at best
+		n := 0
+		for {
+			select {
+			case <-stop:
+				slowDone <- n
+				return
+			default:
+			}
+			buf, err := slow.GetBufferTimeout(100 * time.Millisecond)
+			if err != nil {
+				continue
+			}
+			time.Sleep(20 * time.Millisecond)
+			_ = slow.PutBuffer(buf)
+			n++
+		}
+	}()
+	const n = 300
+	local := receive(ra, 1, n, testPayload, testMeta)
+	start := time.Now()
+	send(t, tx, 1, n, testPayload, testMeta) // unpaced: far faster than 50 fps
+	if err := <-local; err != nil {
+		t.Fatalf("local receiver: %v", err)
+	}
+	elapsed := time.Since(start)
+	close(stop)
+	slowGot := <-slowDone
+	t.Logf("%d frames in %v; the slow remote receiver took %d", n, elapsed, slowGot)
+	if slowGot >= n {
+		t.Fatalf("the slow receiver got all %d frames: it did not slow the test down enough to matter", n)
+	}
+}
+
+// A bridge that cannot start (its port is taken) is reported to the agent
+// in the ApplyConfig reply, retried, and starts once the port is free.
+func TestBridgeRetriedUntilItStarts(t *testing.T) {
+	testutil.CheckLeaks(t)
+	addr := testutil.FreeTCPAddr(t)
+	ag := startAgent(t, addr, t.TempDir())
+	squat, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(squat.Addr().String())
+	a := startNode(t, addr)
+	b := startNode(t, addr, func(c *Config) { c.Register.RdmaConfig.DataplaneLocalPorts = port })
+	cfg := groupCfg("urn:mediamesh:busy-port")
+	rb := b.connect(t, false, cfg)
+	tx := a.connect(t, true, cfg) // waits out its gate: B's end is down
+	testutil.Eventually(t, wait, func() error {
+		snap, err := ag.Snapshot(t.Context())
+		if err != nil {
+			return err
+		}
+		if errs := snap.ApplyErrors[b.m.ID()]; len(errs) == 0 || !strings.Contains(errs[0], "address already in use") {
+			return fmt.Errorf("B's apply errors: %q", errs)
+		}
+		return nil
+	})
+	_ = squat.Close()
+	testutil.Eventually(t, wait, bridgesUp(a, b))
+	d := receive(rb, 1, 10, testPayload, testMeta)
+	send(t, tx, 1, 10, testPayload, testMeta)
+	if err := <-d; err != nil {
+		t.Fatal(err)
+	}
 }
