@@ -193,3 +193,36 @@ func TestConnectionConfigFromProto(t *testing.T) {
 		t.Error("an unknown pixel format accepted")
 	}
 }
+
+// A bridge's config comes from the agent as protobuf: whatever it holds,
+// ConnectionConfigFromProto returns a valid config or an error.
+func FuzzConnectionConfigFromProto(f *testing.F) {
+	for _, js := range []string{
+		`{"connection":{"multipointGroup":{"urn":"g"}},"payload":{"video":{"width":1920,"height":1080,"fps":59.94}}}`,
+		`{"connection":{"multipointGroup":{"urn":"a"}},"payload":{"audio":{}}}`,
+		`{"maxPayloadSize":1000,"connection":{"multipointGroup":{"urn":"b"}},"payload":{"blob":{}}}`,
+	} {
+		c, err := ParseConnectionConfig([]byte(js))
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, err := proto.Marshal(c.toProto(sdkpb.ConnectionKind_CONN_KIND_TRANSMITTER))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p sdkpb.ConnectionConfig
+		if proto.Unmarshal(b, &p) != nil {
+			return
+		}
+		c, err := ConnectionConfigFromProto(&p)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("accepted an invalid config: %v", err)
+		}
+	})
+}
