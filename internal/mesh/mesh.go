@@ -260,7 +260,7 @@ func (m *Mesh) session(ctx context.Context) (up bool, err error) {
 	}
 	cmds := make(chan *agentv1.CommandRequest)
 	ended := make(chan error, 1)
-	m.g.Go("mesh-stream", func(context.Context) error {
+	started := m.g.Go("mesh-stream", func(context.Context) error {
 		for {
 			c, err := stream.Recv()
 			if err != nil {
@@ -275,6 +275,9 @@ func (m *Mesh) session(ctx context.Context) (up bool, err error) {
 			}
 		}
 	})
+	if !started { // the mesh is closing
+		return false, ctx.Err()
+	}
 	defer func() { cancel(); <-ended }()
 	m.setConnected(true)
 	defer m.setConnected(false)

@@ -151,6 +151,9 @@ func (p *Proxy) createConn(ctx context.Context, cfg *sdkpb.ConnectionConfig, o c
 	c.creator, c.local = callerCred(ctx)
 	c.mu.state = stateCreated
 
+	if o.bridge { // meshctl ls tells the mesh's plumbing from apps
+		c.payload = "bridge " + c.payload
+	}
 	if onWire {
 		if c.wire, err = p.newWire(id, cfg, opts, layout, sender); err != nil {
 			return nil, err
