@@ -28,7 +28,9 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stderr)) }
 
 // flags are mesh-agent's settings; each has the environment variable
-// MEDIAMESH_<NAME> (dashes as underscores) as its default.
+// MEDIAMESH_AGENT_<NAME> (dashes as underscores) as its default: its own
+// prefix, so media-proxy's MEDIAMESH_TOKEN or MEDIAMESH_INSECURE on the same
+// host never reach the agent, and meshctl reads the same MEDIAMESH_AGENT_TOKEN.
 type flags struct {
 	grpcAddr, restAddr, dataDir string
 	ca, cert, key               string
@@ -56,7 +58,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (*flags,
 	fs.StringVar(&f.logFormat, "log-format", "", "text or json (default: text on a terminal, else json)")
 	var errs []error
 	fs.VisitAll(func(fl *flag.Flag) {
-		env := "MEDIAMESH_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		env := "MEDIAMESH_AGENT_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
 		if v := getenv(env); v != "" {
 			if err := fl.Value.Set(v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))

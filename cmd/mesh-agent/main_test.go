@@ -33,9 +33,9 @@ func TestParse(t *testing.T) {
 		{"mTLS without a REST token", []string{"--ca", "c", "--cert", "a", "--key", "k"}, env(), "needs --token", nil},
 		{"insecure with certificates", []string{"--insecure", "--ca", "c"}, env(), "exclude each other", nil},
 		{"environment, then flags", []string{"--data-dir", "/flag"},
-			env("MEDIAMESH_INSECURE", "true", "MEDIAMESH_GRPC_ADDR", "127.0.0.1:1", "MEDIAMESH_DATA_DIR", "/env"), "",
+			env("MEDIAMESH_AGENT_INSECURE", "true", "MEDIAMESH_AGENT_GRPC_ADDR", "127.0.0.1:1", "MEDIAMESH_AGENT_DATA_DIR", "/env"), "",
 			func(f *flags) bool { return f.insecure && f.grpcAddr == "127.0.0.1:1" && f.dataDir == "/flag" }},
-		{"bad environment value", []string{"--insecure"}, env("MEDIAMESH_INSECURE", "maybe"), "MEDIAMESH_INSECURE", nil},
+		{"bad environment value", []string{"--insecure"}, env("MEDIAMESH_AGENT_INSECURE", "maybe"), "MEDIAMESH_AGENT_INSECURE", nil},
 		{"stray argument", []string{"--insecure", "x"}, env(), "unexpected arguments", nil},
 		{"unknown flag", []string{"--nope"}, env(), "not defined", nil},
 	}
