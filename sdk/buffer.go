@@ -87,6 +87,12 @@ func (b *Buffer) Timestamp() time.Time {
 	return time.Unix(0, b.ts)
 }
 
+// SetSeq sets the sequence number a sender puts with the buffer (0: the
+// next of its own); the sender's numbering continues from it. A relay uses
+// it to keep its upstream's numbers, so receivers downstream count the
+// upstream's losses too (mediamesh's ingress bridges do).
+func (b *Buffer) SetSeq(n uint32) { b.seq = n }
+
 // SetTimestamp sets the media timestamp a sender puts with the buffer;
 // without it PutBuffer stamps the current time.
 func (b *Buffer) SetTimestamp(t time.Time) { b.ts = t.UnixNano() }

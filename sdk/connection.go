@@ -438,8 +438,9 @@ func (k *Connection) PutBuffer(b *Buffer) error {
 		return nil
 	}
 	if k.tx {
-		k.seq++
-		if k.seq == 0 {
+		if b.seq != 0 {
+			k.seq = b.seq
+		} else if k.seq++; k.seq == 0 {
 			k.seq = 1
 		}
 		ts := b.ts

@@ -174,6 +174,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		tc.ClientAuth = tls.RequireAndVerifyClientCert
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tc)))
 	}
+	opts = append(opts, grpc.ChainUnaryInterceptor(a.authorizeUnary))
 	a.grpc = grpc.NewServer(opts...)
 	agentv1.RegisterProxyAPIServer(a.grpc, &proxyAPI{a: a})
 	if a.cfg.REST != nil {

@@ -15,6 +15,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrNotReady: the proxy has no command stream open.
 	ErrNotReady = errors.New("proxy command stream not ready")
+	// ErrForbidden: a caller acts for a proxy registered under another
+	// client certificate.
+	ErrForbidden = errors.New("permission denied")
 	// ErrClosed: the agent is shutting down.
 	ErrClosed = errors.New("agent closed")
 )

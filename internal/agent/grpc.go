@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -59,6 +60,8 @@ func grpcStatus(err error) error {
 		code = codes.FailedPrecondition
 	case errors.Is(err, ErrConflict):
 		code = codes.AlreadyExists
+	case errors.Is(err, ErrForbidden):
+		code = codes.PermissionDenied
 	case errors.Is(err, ErrNotReady), errors.Is(err, ErrClosed), errors.Is(err, errStore):
 		code = codes.Unavailable
 	case errors.Is(err, context.Canceled):
@@ -80,6 +83,47 @@ func peerIP(ctx context.Context) string {
 	}
 	host, _, _ := net.SplitHostPort(p.Addr.String())
 	return host
+}
+
+// peerIdentity is the common name of the caller's verified client
+// certificate, "" without TLS (an insecure agent).
+func peerIdentity(ctx context.Context) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return ""
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	return ti.State.VerifiedChains[0][0].Subject.CommonName
+}
+
+// authorize refuses a caller acting for a proxy that registered under
+// another certificate. Unknown proxies pass: the call itself says
+// NOT_FOUND.
+func (a *Agent) authorize(ctx context.Context, proxyID string) error {
+	who := peerIdentity(ctx)
+	if who == "" {
+		return nil
+	}
+	return a.do(ctx, func(*batch) error {
+		if p := a.state.Proxies[proxyID]; p != nil && p.Identity != "" && p.Identity != who {
+			return fmt.Errorf("%w: proxy %s registered with certificate %q, not %q", ErrForbidden, proxyID, p.Identity, who)
+		}
+		return nil
+	})
+}
+
+// authorizeUnary runs authorize for every unary request that names a
+// proxy (all but RegisterMediaProxy, which binds the identity).
+func (a *Agent) authorizeUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if r, ok := req.(interface{ GetProxyId() string }); ok && r.GetProxyId() != "" {
+		if err := a.authorize(ctx, r.GetProxyId()); err != nil {
+			return nil, grpcStatus(err)
+		}
+	}
+	return h(ctx, req)
 }
 
 func firstMD(ctx context.Context, key string) (string, bool) {
@@ -131,6 +175,7 @@ func (s *proxyAPI) RegisterMediaProxy(ctx context.Context, req *agentv1.Register
 	if err := errors.Join(errs...); err != nil {
 		return nil, grpcStatus(err)
 	}
+	p.Identity = peerIdentity(ctx)
 	id, err := s.a.registerProxy(ctx, prev, p)
 	if err != nil {
 		return nil, grpcStatus(err)
@@ -148,6 +193,9 @@ func (a *Agent) registerProxy(ctx context.Context, prev string, p Proxy) (string
 			p.ID = newUUID()
 		}
 		if old := a.state.Proxies[p.ID]; old != nil {
+			if old.Identity != "" && old.Identity != p.Identity {
+				return fmt.Errorf("%w: proxy %s registered with certificate %q, not %q", ErrForbidden, p.ID, old.Identity, p.Identity)
+			}
 			p.RegisteredAt = old.RegisteredAt
 		}
 		p.LastSeen, p.Healthy = now, true
@@ -294,6 +342,9 @@ func (s *proxyAPI) UnregisterConnection(ctx context.Context, req *agentv1.Unregi
 func (s *proxyAPI) StartCommandQueue(req *agentv1.StartCommandQueueRequest, stream grpc.ServerStreamingServer[agentv1.CommandRequest]) error {
 	ctx := stream.Context()
 	id := req.GetProxyId()
+	if err := s.a.authorize(ctx, id); err != nil {
+		return grpcStatus(err)
+	}
 	sess, err := s.a.openSession(ctx, id)
 	if err != nil {
 		return grpcStatus(err)

@@ -41,6 +41,11 @@ type Proxy struct {
 	// Healthy is false once the proxy has had no command stream for the
 	// agent's grace period; an unhealthy proxy gets no bridges.
 	Healthy bool `json:"healthy"`
+	// Identity is the common name of the client certificate the proxy
+	// registered with ("" without TLS): every later call for this proxy
+	// must present the same, so one proxy's certificate cannot act for
+	// another.
+	Identity string `json:"identity,omitempty"`
 }
 
 // bridgeHost is where peers reach the proxy's ingress bridges: its -r

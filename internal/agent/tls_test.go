@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	agentv1 "mediamesh/api/agent/v1"
@@ -156,4 +157,58 @@ func mustLoad(t *testing.T, p *pki, name string) *tls.Config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// A proxy is bound to the certificate it registered with: another
+// proxy's certificate can neither act for it nor take its id over.
+func TestIdentityBindsProxy(t *testing.T) {
+	testutil.CheckLeaks(t)
+	ca := newPKI(t, "mesh CA")
+	ca.issue(t, "agent", true)
+	ca.issue(t, "node-a", false)
+	ca.issue(t, "node-b", false)
+	serverTLS, err := mtls.Server(ca.path("ca"), ca.path("agent"), ca.keyPath("agent"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startAgent(t, t.TempDir(), func(c *Config) { c.Insecure, c.TLS = false, serverTLS })
+	apiA := dialAgent(t, a, grpc.WithTransportCredentials(credentials.NewTLS(mustLoad(t, ca, "node-a"))))
+	apiB := dialAgent(t, a, grpc.WithTransportCredentials(credentials.NewTLS(mustLoad(t, ca, "node-b"))))
+	pa := register(t, apiA, "10.0.0.1", "")
+	pa.conn(t, KindTx, videoCfg(receiver, "g"), "") // its own: allowed
+
+	ctx := t.Context()
+	for name, call := range map[string]func() error{
+		"register a connection for A": func() error {
+			_, err := apiB.RegisterConnection(ctx, &agentv1.RegisterConnectionRequest{ProxyId: pa.id, Kind: KindTx, Config: videoCfg(receiver, "g")})
+			return err
+		},
+		"unregister A": func() error {
+			_, err := apiB.UnregisterMediaProxy(ctx, &agentv1.UnregisterMediaProxyRequest{ProxyId: pa.id})
+			return err
+		},
+		"open A's command stream": func() error {
+			s, err := apiB.StartCommandQueue(ctx, &agentv1.StartCommandQueueRequest{ProxyId: pa.id})
+			if err != nil {
+				return err
+			}
+			_, err = s.Recv()
+			return err
+		},
+		"re-register as A": func() error {
+			_, err := apiB.RegisterMediaProxy(metadata.AppendToOutgoingContext(ctx, MetadataProxyID, pa.id), &agentv1.RegisterMediaProxyRequest{})
+			return err
+		},
+		"send A's metrics": func() error {
+			_, err := apiB.SendMetrics(ctx, &agentv1.SendMetricsRequest{ProxyId: pa.id})
+			return err
+		},
+	} {
+		if err := call(); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("B's certificate may %s: %v", name, err)
+		}
+	}
+	if snap, _ := a.Snapshot(ctx); snap.Proxies[pa.id] == nil || len(snap.Conns) != 1 {
+		t.Fatalf("A's registration changed: %+v", snap)
+	}
 }

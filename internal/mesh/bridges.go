@@ -123,6 +123,15 @@ func (s *bridgeSet) start(ctx context.Context, b *agentv1.Bridge) error {
 	r := &runningBridge{spec: proto.CloneOf(b), urn: urn}
 	switch b.GetKind() {
 	case kindEgress:
+		// A reliable group waits for the bridge, so the bridge may send
+		// straight from the sender's memory. Any other group cuts off a
+		// zero-copy receiver that holds the sender's buffers too long —
+		// a bridge stuck on a slow link would be, and the buffer it is
+		// sending would be reused under it, reaching the remote torn —
+		// so there the bridge takes a copy into its own ring and drops
+		// by the group's rules like any slow receiver.
+		reliable := s.node.GroupReliable(urn)
+		cfg.Options.Copy = !reliable
 		if r.conn, err = s.client.CreateRxConnection(cctx, cfg); err != nil {
 			return fmt.Errorf("join group %q: %w", urn, err)
 		}
@@ -131,7 +140,7 @@ func (s *bridgeSet) start(ctx context.Context, b *agentv1.Bridge) error {
 			// The ingress end starts listening as this end starts
 			// dialling: retry soon, for a sender waiting at activation.
 			MinBackoff: 5 * time.Millisecond}
-		if s.node.GroupReliable(urn) || cfg.Options.Reliable {
+		if reliable {
 			sc.WriteTimeout = reliableWriteTimeout
 		}
 		if r.sender, err = bridge.NewSender(sc, groupSource{r.conn}, log); err == nil {

@@ -28,9 +28,12 @@
 //
 // A bridge joins its local group through the proxy's own SDK API, as an
 // app would (the SDK connection marked with proxy.MetadataBridge so it is
-// not reported): an egress bridge is a zero-copy receiver whose frames are
-// written to the socket straight from the sender's shared memory, an
-// ingress bridge the group's sender whose buffers the socket is read into.
+// not reported): an egress bridge is a receiver whose frames are written to
+// the socket straight from shared memory — the sender's own in a reliable
+// group (zero-copy), else a copy in the bridge's ring, since a bridge on a
+// slow link must not pin the sender's buffers —, an ingress bridge the
+// group's sender whose buffers the socket is read into, numbered as the
+// upstream sender numbered them so receivers count upstream losses.
 // So the group's rules (drop for the slow, wait in reliable groups) apply
 // to a bridge as to any app, and the bridge code knows nothing of memif.
 //

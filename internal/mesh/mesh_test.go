@@ -162,8 +162,11 @@ func receive(k *sdk.Connection, from, to uint32, size, meta int) <-chan error {
 				return
 			}
 			p, m := bridgetest.Content(seq, size, meta)
-			ok := bytes.Equal(b.Payload(), p) && bytes.Equal(b.Metadata(), m) && b.Timestamp().UnixNano() == 1e9+int64(seq)
-			got := fmt.Errorf("frame %d: %d+%d bytes, ts %d: not what was sent", seq, len(b.Payload()), len(b.Metadata()), b.Timestamp().UnixNano())
+			// The sender's own numbers, across the bridge too.
+			ok := bytes.Equal(b.Payload(), p) && bytes.Equal(b.Metadata(), m) &&
+				b.Timestamp().UnixNano() == 1e9+int64(seq) && b.Seq() == seq
+			got := fmt.Errorf("frame %d: %d+%d bytes, seq %d, ts %d: not what was sent",
+				seq, len(b.Payload()), len(b.Metadata()), b.Seq(), b.Timestamp().UnixNano())
 			_ = k.PutBuffer(b)
 			if !ok {
 				done <- got

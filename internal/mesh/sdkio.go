@@ -57,8 +57,9 @@ func (s *groupSink) Put(f bridge.Frame) error {
 	if f.Timestamp != 0 {
 		b.SetTimestamp(time.Unix(0, f.Timestamp))
 	}
-	// The SDK numbers what it sends; the bridge's seq is the receiver's
-	// to count gaps with.
+	// The upstream sender's number: receivers here count what was lost
+	// before or on the bridge as they count a local sender's gaps.
+	b.SetSeq(f.Seq)
 	return s.c.PutBuffer(b)
 }
 
