@@ -2,8 +2,6 @@ package bridge_test
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"testing"
@@ -23,19 +21,30 @@ import (
 // the frames), so the loop is b.N frames released to the source and waited
 // for at the sink rather than b.Loop.
 func BenchmarkBridge(b *testing.B) {
-	for _, size := range []struct {
-		name string
-		n    int
-	}{{"64KiB", 64 << 10}, {"1MiB", 1 << 20}, {"5MB", 5_000_000}} {
-		b.Run("size="+size.name, func(b *testing.B) {
-			payload := make([]byte, size.n)
+	benchSizes(b, []int{64 << 10, 1 << 20, 5_000_000}, link{addr: "127.0.0.1:0",
+		inB: func(fn func() error) error { return fn() }, dial: bridgetest.LocalDial})
+}
+
+// link is where a benchmark's two ends are: the listener's address, how
+// to run code at its end (to bind there), and how the sender dials.
+type link struct {
+	addr string
+	inB  func(fn func() error) error
+	dial bridgetest.Dialer
+}
+
+func benchSizes(b *testing.B, sizes []int, l link) {
+	for _, n := range sizes {
+		name := map[int]string{64 << 10: "64KiB", 1 << 20: "1MiB", 5_000_000: "5MB"}[n]
+		b.Run("size="+name, func(b *testing.B) {
+			payload := make([]byte, n)
 			for i := range payload {
 				payload[i] = byte(i)
 			}
-			b.SetBytes(int64(size.n))
+			b.SetBytes(int64(n))
 			b.ReportAllocs()
-			bridgeRate := benchBridge(b, payload)
-			plainRate := benchPlainTCP(b, bridge.HeaderSize+size.n)
+			bridgeRate := benchBridge(b, l, payload)
+			plainRate := benchPlainTCP(b, l, bridge.HeaderSize+n)
 			b.ReportMetric(plainRate/1e6, "tcp-MB/s")
 			b.ReportMetric(bridgeRate/plainRate, "ratio")
 		})
@@ -43,21 +52,21 @@ func BenchmarkBridge(b *testing.B) {
 }
 
 // benchBridge moves b.N frames of payload and returns payload bytes/s.
-func benchBridge(b *testing.B, payload []byte) float64 {
+func benchBridge(b *testing.B, lk link, payload []byte) float64 {
 	log := slog.New(slog.DiscardHandler)
 	sink := bridgetest.NewSink(len(payload), 0, nil)
-	l, err := bridge.NewListener(bridge.ListenerConfig{Addr: "127.0.0.1:0", Token: token},
+	l, err := bridge.NewListener(bridge.ListenerConfig{Addr: lk.addr, Token: token},
 		func(string, int, int) (bridge.Sink, error) { return sink, nil }, log)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := l.Start(b.Context()); err != nil {
+	if err := lk.inB(func() error { return l.Start(context.Background()) }); err != nil {
 		b.Fatal(err)
 	}
 	defer l.Close()
 	src := bridgetest.NewSource(func(uint32) ([]byte, []byte) { return payload, nil })
 	s, err := bridge.NewSender(bridge.SenderConfig{Addr: l.Addr().String(), URN: urn, Token: token,
-		MaxPayload: len(payload)}, src, log)
+		MaxPayload: len(payload), Dial: lk.dial}, src, log)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,11 +74,14 @@ func benchBridge(b *testing.B, payload []byte) float64 {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	for !s.Stats().Connected {
-		time.Sleep(time.Millisecond)
-	}
 	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
 	defer cancel()
+	for !s.Stats().Connected {
+		if ctx.Err() != nil {
+			b.Fatal("bridge never connected")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	src.Allow(1) // warm up: the connection's first frame
 	if err := sink.WaitFrames(ctx, 1); err != nil {
 		b.Fatal(err)
@@ -85,48 +97,18 @@ func benchBridge(b *testing.B, payload []byte) float64 {
 	return float64(b.N) * float64(len(payload)) / elapsed.Seconds()
 }
 
-// benchPlainTCP sends b.N writes of frame bytes over one loopback TCP
-// stream, read with io.ReadFull into one buffer, and returns payload
-// bytes/s on the bridge's scale (the header's bytes are carried, not
-// counted).
-func benchPlainTCP(b *testing.B, frame int) float64 {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+// benchPlainTCP sends b.N frames of frame bytes over one plain TCP stream
+// between the same ends and returns payload bytes/s on the bridge's scale
+// (the header's bytes are carried, not counted).
+func benchPlainTCP(b *testing.B, lk link, frame int) float64 {
+	var ln net.Listener
+	if err := lk.inB(func() (err error) { ln, err = net.Listen("tcp", lk.addr); return err }); err != nil {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	done := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			done <- err
-			return
-		}
-		defer c.Close()
-		buf := make([]byte, frame)
-		for range b.N {
-			if _, err := io.ReadFull(c, buf); err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
+	elapsed, err := bridgetest.PlainTCP(b.Context(), ln, lk.dial, b.N, frame)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.Close()
-	buf := make([]byte, frame)
-	start := time.Now()
-	for range b.N {
-		if _, err := c.Write(buf); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := <-done; err != nil {
-		b.Fatal(fmt.Errorf("plain tcp: %w", err))
-	}
-	elapsed := time.Since(start)
 	return float64(b.N) * float64(frame-bridge.HeaderSize) / elapsed.Seconds()
 }

@@ -3,12 +3,12 @@ package mesh
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"testing"
 	"time"
 
+	"mediamesh/internal/bridge/bridgetest"
 	"mediamesh/internal/testutil"
 )
 
@@ -133,50 +133,16 @@ func BenchmarkAcrossProxies(b *testing.B) {
 	}
 	rate := float64(n) * size / time.Since(start).Seconds()
 	b.StopTimer()
-	plain := plainTCP(b, n, size)
-	b.ReportMetric(plain/1e6, "tcp-MB/s")
-	b.ReportMetric(rate/plain, "ratio")
-}
-
-// plainTCP moves n writes of size bytes over one loopback TCP stream and
-// returns bytes/s.
-func plainTCP(b *testing.B, n, size int) float64 {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	done := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			done <- err
-			return
-		}
-		defer c.Close()
-		buf := make([]byte, size)
-		for range n {
-			if _, err := io.ReadFull(c, buf); err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
+	took, err := bridgetest.PlainTCP(b.Context(), ln, bridgetest.LocalDial, n, size)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.Close()
-	buf := make([]byte, size)
-	start := time.Now()
-	for range n {
-		if _, err := c.Write(buf); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
-	return float64(n) * float64(size) / time.Since(start).Seconds()
+	plain := float64(n) * size / took.Seconds()
+	b.ReportMetric(plain/1e6, "tcp-MB/s")
+	b.ReportMetric(rate/plain, "ratio")
 }
