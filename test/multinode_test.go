@@ -59,7 +59,13 @@ func waitOK(t *testing.T, node string, r *app, s stream) string {
 func TestMeshVideoAcrossNodes(t *testing.T) {
 	testutil.CheckLeaks(t)
 	m := newMesh(t)
-	s := video("urn:mediamesh:test:mesh-video", 1920, 1080, 30, 300)
+	sendToEveryNode(t, m, video("urn:mediamesh:test:mesh-video", 1920, 1080, 30, 300))
+}
+
+// sendToEveryNode streams s from A to a verifying receiver on every node
+// and returns each receiver's last line once all got all of s intact.
+func sendToEveryNode(t *testing.T, m *mesh, s stream) map[string]string {
+	t.Helper()
 	rx := map[string]*app{}
 	for _, n := range nodes {
 		rx[n] = m.recv(n, s, "--frames", strconv.Itoa(s.frames), "--verify")
@@ -69,9 +75,11 @@ func TestMeshVideoAcrossNodes(t *testing.T) {
 	m.waitBridges(s.urn, "A", "B", "C")
 	feed.start()
 	mustSend(t, tx, feed, s, 60*time.Second)
+	lines := map[string]string{}
 	for _, n := range nodes {
-		waitOK(t, n, rx[n], s)
+		lines[n] = waitOK(t, n, rx[n], s)
 	}
+	return lines
 }
 
 // Audio, the smallest buffers at the highest rate: 2000 packets of 1 ms
@@ -86,17 +94,8 @@ func TestMeshAudioAcrossNodes(t *testing.T) {
 	s := stream{urn: "urn:mediamesh:test:mesh-audio", size: 288, period: time.Millisecond, frames: 2000,
 		flags: []string{"--audio", "--sample-rate", "48000", "--channels", "2", "--format", "pcm_s24be", "--ptime", "1ms",
 			"--queue", "64"}}
-	rx := map[string]*app{}
-	for _, n := range nodes {
-		rx[n] = m.recv(n, s, "--frames", strconv.Itoa(s.frames), "--verify")
-	}
-	m.waitReceivers(s.urn, everyNode)
-	tx, feed := m.send("A", s)
-	m.waitBridges(s.urn, "A", "B", "C")
-	feed.start()
-	mustSend(t, tx, feed, s, 60*time.Second)
-	for _, n := range nodes {
-		if line := waitOK(t, n, rx[n], s); !strings.Contains(line, fmt.Sprintf(" bytes=%d ", s.frames*s.size)) {
+	for n, line := range sendToEveryNode(t, m, s) {
+		if !strings.Contains(line, fmt.Sprintf(" bytes=%d ", s.frames*s.size)) {
 			t.Fatalf("receiver on %s: want %d × %d bytes: %q", n, s.frames, s.size, line)
 		}
 	}
