@@ -17,13 +17,14 @@ import (
 func runRecv(ctx context.Context, env Env, args []string) error {
 	var s streamFlags
 	var to string
-	var verify bool
+	var verify, join bool
 	var hold time.Duration
 	fs := newFlags(env, "recv")
 	s.register(fs, env)
 	fs.IntVar(&s.frames, "frames", 0, "stop after N buffers (0: until the stream goes quiet for --timeout)")
 	fs.StringVar(&to, "to", "", "write raw payloads to FILE, or - for stdout")
 	fs.BoolVar(&verify, "verify", false, "check every buffer against the test pattern and its order")
+	fs.BoolVar(&join, "join", false, "with --verify: the stream is already running; verify from the first buffer that comes, --frames counted from there")
 	fs.DurationVar(&hold, "hold", 0, "keep each buffer this long before putting it back (simulates a slow receiver)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -31,6 +32,9 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 	s.wireDefaults(fs)
 	if err := s.validate(); err != nil {
 		return err
+	}
+	if join && !verify {
+		return fmt.Errorf("%w: --join goes with --verify", ErrUsage)
 	}
 	if verify && s.onWire() && s.video != "" && s.pix != "yuv422p10rfc4175" && s.pix != "uyvy" {
 		return fmt.Errorf("%w: --verify over ST 2110 needs --pix yuv422p10rfc4175: the wire carries 10 bits per sample and the test pattern uses all 16 of a %s sample", ErrUsage, s.pix)
@@ -72,7 +76,7 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 	var (
 		count, bytes, lost, bad uint64
 		incomplete              uint64 // ST 2110 frames delivered flagged incomplete
-		next                    uint64
+		next, base              uint64 // the pattern index expected next; a --join receiver's first
 		first, last             time.Time
 		werr                    error
 	)
@@ -112,7 +116,10 @@ func runRecv(ctx context.Context, env Env, args []string) error {
 		}
 		if verify {
 			k := pattern.Index(p)
-			if len(p) >= pattern.HeaderSize && k > next && (s.frames == 0 || k < uint64(s.frames)) {
+			if join && count == 0 && len(p) >= pattern.HeaderSize {
+				next, base = k, k // a joiner's stream starts where it joined
+			}
+			if len(p) >= pattern.HeaderSize && k > next && (s.frames == 0 || k < base+uint64(s.frames)) {
 				lost += k - next
 				next = k
 			}
