@@ -53,6 +53,7 @@ func (r *registrations) sync(ctx context.Context) error {
 		switch status.Code(err) {
 		case codes.OK:
 			r.done[c.ID] = regOK
+			r.m.setRefused(c.ID, false) // refused by an earlier session, taken now
 		case codes.InvalidArgument, codes.FailedPrecondition, codes.AlreadyExists:
 			r.done[c.ID] = regRefused
 			r.m.setRefused(c.ID, true)
