@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -633,4 +634,30 @@ func TestNoAllocsPerFrame(t *testing.T) {
 	if perFrame := allocs / batch; perFrame > 0.05 {
 		t.Fatalf("%.2f allocations per frame", perFrame)
 	}
+}
+
+// A Listener with AllowFrom talks to nobody else: a sender from another
+// address is closed on before its Hello, token or not; one from the
+// allowed address (here: bound to it) gets in.
+func TestAllowFrom(t *testing.T) {
+	testutil.CheckLeaks(t)
+	sink := bridgetest.NewSink(maxPay, maxMeta, nil)
+	l, err := bridge.NewListener(bridge.ListenerConfig{Addr: "127.0.0.1:0", Token: token,
+		AllowFrom: netip.MustParseAddr("127.0.0.2")}, (&opener{sink: sink}).open, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	foreign := startSender(t, l.Addr().String(), bridgetest.NewSource(nil), nil)
+	time.Sleep(200 * time.Millisecond) // a few dials; none may get through
+	if st := foreign.Stats(); st.Connected || st.Errors == 0 {
+		t.Fatalf("a sender from 127.0.0.1 was let in: %+v", st)
+	}
+	allowed := startSender(t, l.Addr().String(), bridgetest.NewSource(nil), func(c *bridge.SenderConfig) {
+		c.LocalAddr = netip.MustParseAddr("127.0.0.2")
+	})
+	testutil.Eventually(t, wait, connected(allowed))
 }

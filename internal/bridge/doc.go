@@ -45,7 +45,11 @@
 //	8  u16 code   10 u16 text length   12..32 reserved (0)
 //	32 text (0..1024 bytes)
 //
-// A connection carries one group. The sender's Hello names the URN, the
+// A Listener may admit one peer address only (AllowFrom; a proxy's
+// ingress bridge admits the sending proxy's bridge address, and its
+// egress bridges dial from theirs, LocalAddr): anyone else is closed on
+// before a byte is read. A connection carries one group. The sender's
+// Hello names the URN, the
 // shared token (compared in constant time) and the largest frame it will
 // send; the listener's OpenFunc may refuse the group or sizes beyond its
 // pool. The listener answers with a Hello of its own (the same URN and

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,9 @@ type ListenerConfig struct {
 	// SocketBuffer, when > 0, sets SO_RCVBUF; by default the kernel autotunes
 	// it, which measured faster (see tune).
 	SocketBuffer int
+	// AllowFrom, when valid, is the only peer address accepted: anyone
+	// else is closed on before a byte is read, token or not.
+	AllowFrom netip.Addr
 }
 
 func (c *ListenerConfig) validate() error {
@@ -38,6 +42,7 @@ func (c *ListenerConfig) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("%w: addr %q: %v", ErrConfig, c.Addr, err))
 	}
+	c.AllowFrom = c.AllowFrom.Unmap()
 	if c.Token == "" || len(c.Token) > MaxText {
 		errs = append(errs, fmt.Errorf("%w: token: want 1-%d bytes, got %d", ErrConfig, MaxText, len(c.Token)))
 	}
@@ -172,10 +177,24 @@ func (l *Listener) accept(ctx context.Context, g *run.Group, ln net.Listener) er
 			}
 			continue
 		}
+		if !l.allowed(c.RemoteAddr()) {
+			l.lim.warn(l.log, "bridge connection from a foreign address closed", "remote", c.RemoteAddr().String(), "allowed", l.cfg.AllowFrom.String())
+			_ = c.Close()
+			continue
+		}
 		if !g.Go("bridge-conn", func(ctx context.Context) error { l.serve(ctx, c); return nil }) {
 			_ = c.Close()
 		}
 	}
+}
+
+// allowed says whether a peer may talk to the Listener at all.
+func (l *Listener) allowed(a net.Addr) bool {
+	if !l.cfg.AllowFrom.IsValid() {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	return err == nil && ap.Addr().Unmap() == l.cfg.AllowFrom
 }
 
 // serve runs one connection: handshake, then frames until it ends.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -42,9 +43,12 @@ type SenderConfig struct {
 	// SocketBuffer, when > 0, sets SO_SNDBUF; by default the kernel autotunes
 	// it, which measured faster (see tune).
 	SocketBuffer int
+	// LocalAddr, when valid, is the source address to dial from: a
+	// Listener with AllowFrom admits only its peer's address.
+	LocalAddr netip.Addr
 	// Dial, when set, opens the TCP connection instead of a net.Dialer
-	// with DialTimeout and keep-alives: e.g. from another network
-	// namespace, or bound to a source address.
+	// with DialTimeout, keep-alives and LocalAddr: e.g. from another
+	// network namespace.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
@@ -210,6 +214,9 @@ func (s *Sender) session(ctx context.Context) (connected bool, err error) {
 		cancel()
 	} else {
 		d := net.Dialer{Timeout: s.cfg.DialTimeout, KeepAliveConfig: keepAlive}
+		if s.cfg.LocalAddr.IsValid() {
+			d.LocalAddr = &net.TCPAddr{IP: s.cfg.LocalAddr.AsSlice()}
+		}
 		conn, err = d.DialContext(ctx, "tcp", s.cfg.Addr)
 	}
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -38,6 +39,10 @@ type bridgeSet struct {
 	node     *proxy.Proxy
 	client   *sdk.Client // the proxy's own SDK API
 	listenIP string      // the proxy's bridge address (-r)
+	// bind is listenIP when it is an address of this host: egress bridges
+	// dial from it, so the peer, which admits only this proxy's -r
+	// address, sees it whatever the route.
+	bind netip.Addr
 
 	// running is written by the session loop only, under mu, so that
 	// Stats may read it from elsewhere; the loop reads it without.
@@ -62,8 +67,31 @@ func newBridgeSet(node *proxy.Proxy, listenIP string, log *slog.Logger) (*bridge
 	if err != nil {
 		return nil, err
 	}
-	return &bridgeSet{log: log, node: node, client: c, listenIP: listenIP,
-		running: map[string]*runningBridge{}, failed: map[string]*agentv1.Bridge{}}, nil
+	set := &bridgeSet{log: log, node: node, client: c, listenIP: listenIP,
+		running: map[string]*runningBridge{}, failed: map[string]*agentv1.Bridge{}}
+	if ip, err := netip.ParseAddr(listenIP); err == nil && isLocal(ip) {
+		set.bind = ip
+	} else if listenIP != "" {
+		log.Warn("the bridge address (-r) is not an address of this host: other nodes cannot reach this one's ingress bridges", "rdma_ip", listenIP)
+	}
+	return set, nil
+}
+
+// isLocal says whether ip is assigned to an interface of this host (its
+// network namespace).
+func isLocal(ip netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if x, ok := netip.AddrFromSlice(n.IP); ok && x.Unmap() == ip.Unmap() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // apply converges to want: bridges not in it stop, new and changed ones
@@ -139,7 +167,7 @@ func (s *bridgeSet) start(ctx context.Context, b *agentv1.Bridge) error {
 			MaxPayload: r.conn.PayloadSize(), MaxMetadata: r.conn.MetadataSize(),
 			// The ingress end starts listening as this end starts
 			// dialling: retry soon, for a sender waiting at activation.
-			MinBackoff: 5 * time.Millisecond}
+			MinBackoff: 5 * time.Millisecond, LocalAddr: s.bind}
 		if reliable {
 			sc.WriteTimeout = reliableWriteTimeout
 		}
@@ -166,6 +194,11 @@ func (s *bridgeSet) start(ctx context.Context, b *agentv1.Bridge) error {
 			return sink, nil
 		}
 		lc := bridge.ListenerConfig{Addr: net.JoinHostPort(s.listenIP, port), Token: b.GetTcp().GetToken()}
+		// Only the sending proxy's bridge address may connect (BridgeTCP).
+		host, _, _ := net.SplitHostPort(b.GetTcp().GetRemoteAddr())
+		if ip, err := netip.ParseAddr(host); err == nil {
+			lc.AllowFrom = ip
+		}
 		if r.listener, err = bridge.NewListener(lc, open, log); err == nil {
 			err = r.listener.Start(ctx)
 		}
