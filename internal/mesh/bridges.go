@@ -25,6 +25,10 @@ import (
 // remote one is no exception, but a dead peer must still be noticed.
 const reliableWriteTimeout = 30 * time.Second
 
+// groupJoinWait bounds how long an ingress bridge's handshake waits for
+// its end to join the local group.
+const groupJoinWait = 2 * time.Second
+
 // bridgeKinds, as the agent names them.
 const (
 	kindEgress  = "tx"
@@ -167,7 +171,7 @@ func (s *bridgeSet) start(ctx context.Context, b *agentv1.Bridge) error {
 			MaxPayload: r.conn.PayloadSize(), MaxMetadata: r.conn.MetadataSize(),
 			// The ingress end starts listening as this end starts
 			// dialling: retry soon, for a sender waiting at activation.
-			MinBackoff: 5 * time.Millisecond, LocalAddr: s.bind}
+			MinBackoff: time.Millisecond, LocalAddr: s.bind}
 		if reliable {
 			sc.WriteTimeout = reliableWriteTimeout
 		}
@@ -179,15 +183,24 @@ func (s *bridgeSet) start(ctx context.Context, b *agentv1.Bridge) error {
 		if perr != nil {
 			return fmt.Errorf("remote_addr: %w", perr)
 		}
-		if r.conn, err = s.client.CreateTxConnection(cctx, cfg); err != nil {
-			return fmt.Errorf("join group %q: %w", urn, err)
-		}
-		sink := &groupSink{c: r.conn}
-		maxPay, maxMeta := r.conn.PayloadSize(), r.conn.MetadataSize()
+		// Listen first, then join the group: the egress end dials as soon
+		// as it has its config too, and a handshake that comes early
+		// waits for the group here rather than a redial's backoff there.
+		ready := make(chan struct{})
+		var sink *groupSink // set before ready is closed; nil: the join failed
+		var maxPay, maxMeta int
 		open := func(u string, p, m int) (bridge.Sink, error) {
-			switch {
-			case u != urn:
+			if u != urn {
 				return nil, fmt.Errorf("this bridge carries group %q", urn)
+			}
+			select {
+			case <-ready:
+			case <-time.After(groupJoinWait):
+				return nil, fmt.Errorf("group %q not joined yet", urn)
+			}
+			switch {
+			case sink == nil:
+				return nil, fmt.Errorf("this end could not join group %q", urn)
 			case p > maxPay || m > maxMeta:
 				return nil, fmt.Errorf("%w: %d+%d bytes, the group's buffers hold %d+%d", bridge.ErrTooLarge, p, m, maxPay, maxMeta)
 			}
@@ -202,6 +215,14 @@ func (s *bridgeSet) start(ctx context.Context, b *agentv1.Bridge) error {
 		if r.listener, err = bridge.NewListener(lc, open, log); err == nil {
 			err = r.listener.Start(ctx)
 		}
+		if err == nil {
+			if r.conn, err = s.client.CreateTxConnection(cctx, cfg); err != nil {
+				err = fmt.Errorf("join group %q: %w", urn, err)
+			} else {
+				sink, maxPay, maxMeta = &groupSink{c: r.conn}, r.conn.PayloadSize(), r.conn.MetadataSize()
+			}
+		}
+		close(ready)
 	default:
 		return fmt.Errorf("kind %q: want %q or %q", b.GetKind(), kindEgress, kindIngress)
 	}
