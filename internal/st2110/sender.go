@@ -280,8 +280,12 @@ func (s *Sender) buffer(ctx context.Context, buf []byte) error {
 }
 
 // slot picks the frame period a video buffer goes out in: the one after
-// the period holding its timestamp, never one already used, never one
-// whose first packet time has passed.
+// the period holding its timestamp, never one already used. A frame whose
+// first packet time has passed by less than half a period still goes in
+// it, its bursts catching up (txFrame.step): the previous frame ran late
+// (a late wake-up near its end), and moving this one to the next period
+// would make every following frame late too and halve the stream's rate.
+// Later than that, it takes the next free period.
 func (s *Sender) slot(tai int64) (n int64, base int64) {
 	r := s.cfg.Video.Rate
 	n = mediaclock.FrameIndex(tai, r) + 1
@@ -289,9 +293,11 @@ func (s *Sender) slot(tai int64) (n int64, base int64) {
 		n = s.last + 1 // unpaced: consecutive periods, however fast
 	}
 	now := s.cfg.Clock.Now()
-	if !s.cfg.Video.Unpaced && s.model.PacketTime(mediaclock.FrameStart(n, r), 0) < now {
+	if first := s.model.PacketTime(mediaclock.FrameStart(n, r), 0); !s.cfg.Video.Unpaced && first < now {
 		s.stats.LateFrames.Add(1)
-		n = max(n, mediaclock.FrameIndex(now, r)+1)
+		if period := mediaclock.FrameStart(n+1, r) - mediaclock.FrameStart(n, r); now-first > period/2 {
+			n = max(n, mediaclock.FrameIndex(now, r)+1)
+		}
 	}
 	s.last, s.hasLast = n, true
 	return n, mediaclock.FrameStart(n, r)
@@ -313,21 +319,33 @@ type txFrame struct {
 
 var _ burster = (*txFrame)(nil)
 
+// catchUpBursts is how many bursts one wake-up may send while the frame
+// is behind schedule.
+const catchUpBursts = 2
+
 func (f *txFrame) step(now int64) (int64, bool) {
-	f.burst(f.next)
-	f.next += f.s.burst
-	if f.next >= f.count {
-		return 0, true
+	for k := 1; ; k++ {
+		f.burst(f.next)
+		f.next += f.s.burst
+		if f.next >= f.count {
+			return 0, true
+		}
+		due := f.model.PacketTime(f.base, f.next)
+		if due >= now {
+			return due, false
+		}
+		if k == catchUpBursts {
+			// Still behind (late wake-ups): catch up at twice the rate
+			// from here rather than sending every overdue burst back to
+			// back, which would put hundreds of packets on the wire at
+			// once.
+			gap := due - f.model.PacketTime(f.base, f.next-f.s.burst)
+			return now + gap/2, false
+		}
+		// Behind: the next burst goes now, without paying for another
+		// wake-up (one costs more than a burst on a busy host), up to
+		// catchUpBursts in a row.
 	}
-	due := f.model.PacketTime(f.base, f.next)
-	if due < now {
-		// Behind schedule (a late wake-up): catch up at twice the rate
-		// rather than sending every overdue burst back to back, which
-		// would put hundreds of packets on the wire at once.
-		gap := due - f.model.PacketTime(f.base, f.next-f.s.burst)
-		due = now + gap/2
-	}
-	return due, false
 }
 
 // run sends the frame: through the Pacer, bursts on the ST 2110-21

@@ -418,3 +418,34 @@ func TestLossFlaggedOrDropped(t *testing.T) {
 		_ = rx.Close()
 	}
 }
+
+// A video frame whose period's first packet time has just passed (the
+// previous frame ran late) keeps its period and catches up; only one more
+// than half a period late moves on, else every later frame would be late
+// too and the stream would run at half its rate.
+func TestSlotKeepsSlightlyLateFrames(t *testing.T) {
+	var now int64
+	cfg := videoConfig(t, pixfmt.PGroup10, 1920, 1080, false)
+	cfg.Clock = mediaclock.NewFixed(func() int64 { return now })
+	cfg.Net.Remote = netip.AddrPortFrom(loopback, 5004)
+	s, err := NewSender(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Video.Rate
+	period := mediaclock.FrameStart(101, r) - mediaclock.FrameStart(100, r)
+	put := mediaclock.FrameStart(100, r) + period/3 // the app's timestamp, in period 100
+	first := func(n int64) int64 { return s.model.PacketTime(mediaclock.FrameStart(n, r), 0) }
+
+	now = first(101) + period/10 // 101's first packet passed a little while ago
+	if n, _ := s.slot(put); n != 101 {
+		t.Fatalf("slightly late frame went to period %d, want 101", n)
+	}
+	now = first(103) + period*6/10 // 103's first packet passed more than half a period ago
+	if n, _ := s.slot(put + 2*period); n != 104 {
+		t.Fatalf("a frame far behind went to period %d, want 104", n)
+	}
+	if got := s.stats.LateFrames.Load(); got != 2 {
+		t.Fatalf("late frames %d, want 2", got)
+	}
+}
