@@ -70,12 +70,8 @@ func run() int {
 		SocketGroup: cfg.SocketGroup,
 		AllowUIDs:   cfg.AllowUIDs,
 		AllowGIDs:   cfg.AllowGIDs,
-		ST2110Dev:   cfg.ST2110Dev,
 		ST2110IP:    cfg.ST2110IP,
 		PTPClock:    cfg.PTPClock,
-		AgentAddr:   cfg.Agent,
-		RDMAIP:      cfg.RDMAIP,
-		RDMAPorts:   cfg.RDMAPorts,
 	}, log)
 	if err != nil {
 		log.Error("configure", "err", err)

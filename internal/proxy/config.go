@@ -37,10 +37,4 @@ type Config struct {
 	// PTPClock is a PTP hardware clock (/dev/ptpN) for ST 2110 timestamps;
 	// empty uses the system clock in TAI.
 	PTPClock string
-	// ST2110Dev and the agent settings are accepted for MCM compatibility
-	// and used by later components.
-	ST2110Dev string
-	AgentAddr string
-	RDMAIP    string
-	RDMAPorts string
 }
