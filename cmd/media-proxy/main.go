@@ -4,23 +4,18 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"golang.org/x/term"
 
-	agentv1 "mediamesh/api/agent/v1"
 	"mediamesh/internal/conf"
 	"mediamesh/internal/logging"
 	"mediamesh/internal/mesh"
-	"mediamesh/internal/mtls"
 	"mediamesh/internal/proxy"
 	"mediamesh/internal/version"
 )
@@ -85,7 +80,7 @@ func run() int {
 		return 1
 	}
 	log.Info("media-proxy started", "version", version.String(), "run_dir", cfg.RunDir)
-	m, err := joinMesh(cfg, p, log)
+	m, err := mesh.Join(cfg, p, log)
 	if err != nil {
 		log.Error("mesh", "err", err)
 		_ = p.Close()
@@ -109,45 +104,4 @@ func run() int {
 		code = 1
 	}
 	return code
-}
-
-// joinMesh connects the proxy to mesh-agent, nil when it runs alone: no
-// agent address, or no way to reach it securely (no mTLS files and no
-// --insecure), which is said once in the log.
-func joinMesh(cfg *conf.Proxy, p *proxy.Proxy, log *slog.Logger) (*mesh.Mesh, error) {
-	if !cfg.MeshEnabled() {
-		return nil, nil
-	}
-	var tc *tls.Config
-	switch {
-	case cfg.AgentTLS():
-		var err error
-		if tc, err = mtls.Client(cfg.AgentCA, cfg.AgentCert, cfg.AgentKey); err != nil {
-			return nil, err
-		}
-	case cfg.Insecure:
-		log.Warn("talking to mesh-agent without TLS (--insecure)", "agent", cfg.Agent)
-	default:
-		log.Info("not joining a mesh: give --agent-ca, --agent-cert and --agent-key (meshctl certs makes them), or --insecure; --agent none silences this")
-		return nil, nil
-	}
-	sdkPort := 0
-	if a, ok := p.TCPAddr().(*net.TCPAddr); ok {
-		sdkPort = a.Port
-	}
-	m, err := mesh.New(mesh.Config{
-		Agent:    cfg.Agent,
-		TLS:      tc,
-		Insecure: cfg.Insecure,
-		RunDir:   cfg.RunDir,
-		Register: &agentv1.RegisterMediaProxyRequest{
-			SdkApiPort:   uint32(sdkPort),
-			St2110Config: &agentv1.ST2110ProxyConfig{DataplaneIpAddr: cfg.ST2110IP, DevPortBdf: cfg.ST2110Dev},
-			RdmaConfig:   &agentv1.RDMAProxyConfig{DataplaneIpAddr: cfg.RDMAIP, DataplaneLocalPorts: cfg.RDMAPorts},
-		},
-	}, p, log)
-	if err != nil {
-		return nil, err
-	}
-	return m, m.Start(context.Background())
 }

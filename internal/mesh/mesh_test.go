@@ -3,6 +3,7 @@ package mesh
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -412,3 +413,5 @@ func TestBridgeRetriedUntilItStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+var errNotYet = errors.New("not yet")
