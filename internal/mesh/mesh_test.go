@@ -366,7 +366,14 @@ func TestSlowRemoteNeverStallsLocal(t *testing.T) {
 	const n = 300
 	local := receive(ra, 1, n, testPayload, testMeta)
 	start := time.Now()
-	send(t, tx, 1, n, testPayload, testMeta) // unpaced: far faster than 50 fps
+	for k := uint32(1); k <= n; k++ {
+		// 250 fps: five times what the slow receiver takes, and slow
+		// enough for the local one (verifying under -race on a busy
+		// machine) to keep up: in a group that is not reliable a sender
+		// outrunning its local receiver would lose frames there too.
+		send(t, tx, k, k, testPayload, testMeta)
+		time.Sleep(4 * time.Millisecond)
+	}
 	if err := <-local; err != nil {
 		t.Fatalf("local receiver: %v", err)
 	}
