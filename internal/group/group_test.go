@@ -56,6 +56,9 @@ func newGroup(t *testing.T, cfg Config) *Group {
 		t.Fatal(err)
 	}
 	g.Start()
+	// Callers also defer g.Close(): cleanups run last-in first-out, so
+	// links made after the group would be closed (their rings unmapped)
+	// while its forwarder still reads them.
 	t.Cleanup(func() { _ = g.Close() })
 	return g
 }
@@ -126,6 +129,7 @@ func receive(q *memif.RxQueue, n int, hold time.Duration, timeout time.Duration)
 func TestFanOutInOrderAndStamped(t *testing.T) {
 	testutil.CheckLeaks(t)
 	g := newGroup(t, Config{URN: "urn:t"})
+	defer func() { _ = g.Close() }() // stop the forwarder before the links' cleanups unmap their rings
 	const n, receivers = 300, 3
 	var results [receivers][]got
 	var errs [receivers]error
@@ -178,6 +182,7 @@ func TestFanOutInOrderAndStamped(t *testing.T) {
 func TestStoppedReceiverNeverStallsOthers(t *testing.T) {
 	testutil.CheckLeaks(t)
 	g := newGroup(t, Config{URN: "urn:t"})
+	defer func() { _ = g.Close() }() // stop the forwarder before the links' cleanups unmap their rings
 	const n = 500
 	fastM, fastS := link(t, 4)
 	stuckM, _ := link(t, 4) // its app never reads
@@ -221,6 +226,7 @@ func TestStoppedReceiverNeverStallsOthers(t *testing.T) {
 func TestReliableWaitsForSlowest(t *testing.T) {
 	testutil.CheckLeaks(t)
 	g := newGroup(t, Config{URN: "urn:t"})
+	defer func() { _ = g.Close() }() // stop the forwarder before the links' cleanups unmap their rings
 	g.SetReliable()
 	const n = 200
 	var wg sync.WaitGroup
@@ -257,6 +263,7 @@ func TestReliableWaitsForSlowest(t *testing.T) {
 func TestMembershipChangesMidStream(t *testing.T) {
 	testutil.CheckLeaks(t)
 	g := newGroup(t, Config{URN: "urn:t", Reliable: true})
+	defer func() { _ = g.Close() }() // stop the forwarder before the links' cleanups unmap their rings
 	am, as := link(t, 4)
 	if err := g.AddReceiver("a", am.Tx(0), &Counters{}); err != nil {
 		t.Fatal(err)
@@ -302,6 +309,7 @@ func TestForwardAllocatesNothing(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
 	g := newGroup(t, Config{URN: "urn:t"})
+	defer func() { _ = g.Close() }() // stop the forwarder before the links' cleanups unmap their rings
 	rm, rs := link(t, 4)
 	if err := g.AddReceiver("a", rm.Tx(0), &Counters{}); err != nil {
 		t.Fatal(err)

@@ -67,6 +67,7 @@ func importSender(t *testing.T, g *Group, rid string, sender, recv *memif.Conn) 
 func TestZeroCopyReceiverReadsInPlace(t *testing.T) {
 	testutil.CheckLeaks(t)
 	g := newGroup(t, Config{URN: "urn:zc", ZeroCopyMin: 1})
+	defer func() { _ = g.Close() }() // stop the forwarder before the links' cleanups unmap their rings
 	rm, rs := zcLink(t, 4)
 	var rc Counters
 	if err := g.AddZeroCopyReceiver("rx", rm.Tx(0), &rc); err != nil {
@@ -148,6 +149,7 @@ func TestStalledZeroCopyReceiverIsEvicted(t *testing.T) {
 		stalled.Store(id)
 		rm.Disconnect("too slow")
 	}})
+	defer func() { _ = g.Close() }() // stop the forwarder before the links' cleanups unmap their rings
 	var rs *memif.Conn
 	rm, rs = zcLink(t, 4)
 	_ = rs // never reads
@@ -181,7 +183,8 @@ func TestStalledZeroCopyReceiverIsEvicted(t *testing.T) {
 func TestZeroCopyBuffersStableWhileHeld(t *testing.T) {
 	testutil.CheckLeaks(t)
 	g := newGroup(t, Config{URN: "urn:zc", ZeroCopyMin: 1, Reliable: true})
-	rm, rs := zcLink(t, 2) // a 4-slot receiver ring under a 16-slot sender ring
+	defer func() { _ = g.Close() }() // stop the forwarder before the links' cleanups unmap their rings
+	rm, rs := zcLink(t, 2)           // a 4-slot receiver ring under a 16-slot sender ring
 	if err := g.AddZeroCopyReceiver("rx", rm.Tx(0), &Counters{}); err != nil {
 		t.Fatal(err)
 	}
