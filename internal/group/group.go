@@ -186,13 +186,17 @@ func (g *Group) Start() {
 // released from the group but not closed: their connections belong to the
 // caller. Close is idempotent.
 func (g *Group) Close() error {
+	// Cancel first, wake second: a forwarder that sees the wake (and
+	// spends it) must find the context done, or it waits on the sender's
+	// queue again with nobody left to wake it. A forwarder attaching a
+	// sender after the wake finds it done too.
+	g.cancel()
 	g.mu.Lock()
 	g.mu.closed = true
 	if g.mu.wakeQ != nil {
 		g.mu.wakeQ.Wake()
 	}
 	g.mu.Unlock()
-	g.cancel()
 	g.start.Do(func() { close(g.done) })
 	<-g.done
 	return nil
