@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"mediamesh/internal/conf"
-	"mediamesh/internal/proxy"
 	"mediamesh/internal/testutil"
 )
 
@@ -16,15 +15,7 @@ import (
 func TestJoin(t *testing.T) {
 	testutil.CheckLeaks(t)
 	log := slog.New(slog.DiscardHandler)
-	dir := testutil.TempRunDir(t)
-	p, err := proxy.New(proxy.Config{RunDir: dir}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p, dir := startProxy(t, log)
 	addr := testutil.FreeTCPAddr(t)
 	startAgent(t, addr, t.TempDir())
 	cfg := func(mod func(*conf.Proxy)) *conf.Proxy {

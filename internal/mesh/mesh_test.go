@@ -58,9 +58,9 @@ func freePorts(t testing.TB, n int) string {
 	return fmt.Sprintf("%d-%d", p, p+n-1)
 }
 
-func startNode(t testing.TB, agentAddr string, mods ...func(*Config)) *node {
+// startProxy runs a proxy on a fresh run dir, closed when the test ends.
+func startProxy(t testing.TB, log *slog.Logger) (*proxy.Proxy, string) {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
 	dir := testutil.TempRunDir(t)
 	p, err := proxy.New(proxy.Config{RunDir: dir}, log)
 	if err != nil {
@@ -70,6 +70,13 @@ func startNode(t testing.TB, agentAddr string, mods ...func(*Config)) *node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
+	return p, dir
+}
+
+func startNode(t testing.TB, agentAddr string, mods ...func(*Config)) *node {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	p, dir := startProxy(t, log)
 	cfg := Config{Agent: agentAddr, Insecure: true, RunDir: dir, MetricsInterval: 100 * time.Millisecond,
 		MaxBackoff: 200 * time.Millisecond,
 		Register: &agentv1.RegisterMediaProxyRequest{
